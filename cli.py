@@ -1,0 +1,237 @@
+"""The ``patrol`` command line.
+
+Commands call the same engine functions as the HTTP API. Bad input ends with one sentence on
+stderr and exit code 2; nothing prints a traceback unless ``PATROL_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import time
+from pathlib import Path
+
+import numpy as np
+
+from routing import (CoordSystem, Direction, RoutingError, SpeedModel, Weights, open_graph,
+                     parse_coord_system, rank_to, reach, rings, snap_point, snap_points)
+from routing.circles import rings_geojson
+from routing.compiled import RoadGraph
+from routing.graph_store import compiled_path, import_graph
+from settings import Settings
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+MAX_MINUTES = 60.0
+
+
+class UsageError(RoutingError):
+    """A command-line value that is not of the expected form."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    logging.basicConfig(format="patrol: %(message)s", level=logging.WARNING)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    try:
+        return args.handler(args, settings)
+    except RoutingError as exc:
+        print(f"patrol: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one sentence, not a traceback
+        if os.environ.get("PATROL_DEBUG") == "1":
+            raise
+        print(f"patrol: internal error ({type(exc).__name__}: {exc}); "
+              f"set PATROL_DEBUG=1 for the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="patrol", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    network = argparse.ArgumentParser(add_help=False)
+    network.add_argument("--graph", type=Path, help="road network: source file or compiled "
+                         ".graph.npz (default: the configured Wuhan network)")
+    network.add_argument("--speeds", type=Path, help="TOML file overriding road class speeds")
+
+    graph = commands.add_parser("graph", help="road graph commands")
+    graph_commands = graph.add_subparsers(dest="graph_command", required=True)
+    imp = graph_commands.add_parser("import", parents=[network], help="import and compile a road "
+                                    "network (OSM XML/PBF or an OSMnx edge table)")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("-o", "--output", type=Path, help="compiled file (default: the cache)")
+    imp.set_defaults(handler=cmd_graph_import)
+
+    circles = commands.add_parser("circles", parents=[network],
+                                  help="1/3/5-minute response circles around a point")
+    _add_point_args(circles)
+    circles.add_argument("--minutes", default="1,3,5", help="ring times, e.g. 1,3,5")
+    circles.add_argument("--arrive", action="store_true",
+                         help="from where the point is reached (a hotspot's circle) instead of "
+                              "where a unit at the point can get")
+    circles.add_argument("--at-time", help="time of day HH:MM for congestion periods")
+    circles.add_argument("-o", "--output", type=Path, help="GeoJSON file (default: stdout)")
+    circles.set_defaults(handler=cmd_circles)
+
+    nearest = commands.add_parser("nearest", parents=[network],
+                                  help="rank the points of a GeoJSON file by drive time to a point")
+    _add_point_args(nearest)
+    nearest.add_argument("--from", dest="points", type=Path, required=True,
+                         help="GeoJSON FeatureCollection of points")
+    nearest.add_argument("--from-crs", default="wgs84",
+                         help="coordinate system of the points file: wgs84, gcj02 or bd09")
+    nearest.add_argument("-k", type=int, default=3, help="how many to list (default 3)")
+    nearest.set_defaults(handler=cmd_nearest)
+    return parser
+
+
+def _add_point_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--at", required=True, metavar="LON,LAT",
+                        help="the point, e.g. 114.2655,30.5853 (use --at=-0.1,51.5 for a "
+                             "negative longitude)")
+    parser.add_argument("--crs", default="wgs84", help="coordinate system of --at: wgs84, gcj02 "
+                        "or bd09 (default wgs84)")
+
+
+def cmd_graph_import(args: argparse.Namespace, settings: Settings) -> int:
+    speeds = _speed_model(args, settings)
+    out = args.output or compiled_path(args.path, speeds, settings.cache_dir)
+    graph, report = import_graph(args.path, speeds, out)
+    for warning in report.warnings:
+        print(f"patrol: warning: {warning}", file=sys.stderr)
+    share = 100.0 * report.nodes_dropped / max(report.nodes_read, 1)
+    print(f"imported {args.path}: {report.nodes_read:,} nodes and {report.edges_read:,} directed "
+          f"edges of drivable road")
+    print(f"kept the largest strongly connected component: {report.nodes_kept:,} nodes, "
+          f"{report.edges_kept:,} edges; dropped {report.nodes_dropped:,} nodes ({share:.1f}%)")
+    print(f"simplified to {graph.n_nodes:,} nodes and {graph.n_edges:,} edges; compiled to {out}")
+    return 0
+
+
+def cmd_circles(args: argparse.Namespace, settings: Settings) -> int:
+    minutes = _parse_minutes(args.minutes)
+    crs = parse_coord_system(args.crs)
+    lon, lat = _parse_lonlat(args.at)
+    speeds = _speed_model(args, settings)
+    graph = _open(args, settings, speeds)
+    origin = snap_point(graph, lon, lat, crs=crs, limit_m=settings.snap_limit_m)
+    direction = Direction.ARRIVE if args.arrive else Direction.DEPART
+    weights = Weights.at(graph, speeds, _parse_time(args.at_time))
+    seconds = [m * 60.0 for m in minutes]
+    found = reach(graph, origin, direction=direction, limit_s=max(seconds), weights=weights)
+    result = rings_geojson(graph, rings(found, seconds, buffer_m=settings.circle_buffer_m,
+                                        cell_m=settings.circle_cell_m), direction=direction)
+    snapped_lon, snapped_lat = origin.lonlat(graph)
+    result["origin"] = {"lon": float(lon), "lat": float(lat), "crs": crs.value,
+                        "snapped": [round(snapped_lon, 7), round(snapped_lat, 7)],
+                        "snap_distance_m": round(origin.distance_m, 1)}
+    _write_json(result, args.output)
+    return 0
+
+
+def cmd_nearest(args: argparse.Namespace, settings: Settings) -> int:
+    if args.k < 1:
+        raise UsageError(f"-k must be at least 1, got {args.k}")
+    crs = parse_coord_system(args.crs)
+    lon, lat = _parse_lonlat(args.at)
+    features = _read_points(args.points)
+    speeds = _speed_model(args, settings)
+    graph = _open(args, settings, speeds)
+    target = snap_point(graph, lon, lat, crs=crs, limit_m=settings.snap_limit_m)
+    xs = np.array([f["geometry"]["coordinates"][0] for f in features], dtype=float)
+    ys = np.array([f["geometry"]["coordinates"][1] for f in features], dtype=float)
+    snaps, _ = snap_points(graph, xs, ys, crs=parse_coord_system(args.from_crs),
+                           limit_m=settings.snap_limit_m)
+    on_network = [i for i, s in enumerate(snaps) if s is not None]
+    if len(on_network) < len(snaps):
+        print(f"patrol: warning: {len(snaps) - len(on_network)} of {len(snaps)} points lie more "
+              f"than {settings.snap_limit_m:.0f} m from a road and were not ranked", file=sys.stderr)
+    ranked = rank_to(graph, target, [snaps[i] for i in on_network], k=args.k)
+    result = [{"rank": r + 1, "properties": features[on_network[item.index]].get("properties"),
+               "seconds": round(item.seconds, 2), "metres": round(item.metres, 1)}
+              for r, item in enumerate(ranked)]
+    _write_json(result, None)
+    return 0
+
+
+def _open(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> RoadGraph:
+    return open_graph(args.graph or settings.graph, speeds, settings.cache_dir)
+
+
+def _speed_model(args: argparse.Namespace, settings: Settings) -> SpeedModel:
+    path = args.speeds or settings.speed_config
+    return SpeedModel.from_toml(path) if path else SpeedModel()
+
+
+def _parse_lonlat(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lon, lat = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise UsageError(f"--at must be LON,LAT in degrees, e.g. 114.2655,30.5853; got {text!r}") \
+            from None
+    return lon, lat
+
+
+def _parse_minutes(text: str) -> list[float]:
+    try:
+        minutes = sorted({float(part) for part in text.split(",")})
+    except ValueError:
+        raise UsageError(f"--minutes must be numbers separated by commas, e.g. 1,3,5; got "
+                         f"{text!r}") from None
+    if not minutes or minutes[0] <= 0 or minutes[-1] > MAX_MINUTES:
+        raise UsageError(f"--minutes must lie in (0, {MAX_MINUTES:.0f}], got {text!r}")
+    return minutes
+
+
+def _parse_time(text: str | None) -> time | None:
+    if text is None:
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at-time must be HH:MM, got {text!r}") from None
+
+
+def _read_points(path: Path) -> list[dict]:
+    """The point features of a GeoJSON file; other geometries are skipped with a warning."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a GeoJSON file ({exc})") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise UsageError(f"{path}: expected a GeoJSON FeatureCollection")
+    points = [f for f in data.get("features", [])
+              if isinstance(f, dict) and (f.get("geometry") or {}).get("type") == "Point"]
+    skipped = len(data.get("features", [])) - len(points)
+    if skipped:
+        print(f"patrol: warning: {path}: skipped {skipped} features that are not points",
+              file=sys.stderr)
+    if not points:
+        raise UsageError(f"{path}: holds no point features")
+    return points
+
+
+def _write_json(result: object, output: Path | None) -> None:
+    text = json.dumps(result, ensure_ascii=False)
+    if output is None:
+        print(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

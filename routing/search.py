@@ -1,0 +1,144 @@
+"""Drive-time searches from or to a snapped point: reachable sets and nearest-point ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from enum import Enum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from routing.compiled import RoadGraph
+from routing.kernel import dijkstra
+from routing.snapping import Snap, direct_seconds
+from routing.speeds import SpeedModel
+
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0)
+
+
+class Direction(str, Enum):
+    """``depart``: where a unit at the point can get; ``arrive``: from where the point is reached."""
+
+    DEPART = "depart"
+    ARRIVE = "arrive"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Edge travel times (seconds) for one traffic condition, in forward and reverse CSR order."""
+
+    forward: NDArray[np.float64]
+    reverse: NDArray[np.float64]
+
+    @classmethod
+    def free_flow(cls, graph: RoadGraph) -> Weights:
+        return cls(graph.edge_seconds, graph.rev_seconds)
+
+    @classmethod
+    def at(cls, graph: RoadGraph, speeds: SpeedModel, when: time | None) -> Weights:
+        """Travel times at time of day ``when`` under the model's congestion periods."""
+        if when is None or not speeds.congestion:
+            return cls.free_flow(graph)
+        factors = np.array(speeds.congestion_factors(graph.classes, when))
+        forward = graph.edge_weights(factors)
+        return cls(forward, forward[graph.rev_edge])
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Result of a search from (depart) or to (arrive) one snapped point.
+
+    ``seconds[i]`` is the drive time between the point and node i (``inf`` beyond ``limit_s``),
+    ``metres[i]`` the length of that fastest path, ``settled`` the reached nodes by time.
+    """
+
+    graph: RoadGraph
+    origin: Snap
+    direction: Direction
+    limit_s: float
+    weights: Weights
+    settled: NDArray[np.int32]
+    seconds: NDArray[np.float64]
+    metres: NDArray[np.float64]
+    pred_edge: NDArray[np.int32]
+
+
+def reach(graph: RoadGraph, origin: Snap, *, direction: Direction | str, limit_s: float,
+          weights: Weights | None = None) -> Reach:
+    """Every node within ``limit_s`` seconds of ``origin`` in ``direction``; one search."""
+    direction = Direction(direction)
+    weights = weights or Weights.free_flow(graph)
+    entries = (origin.departures(graph, weights.forward) if direction is Direction.DEPART
+               else origin.arrivals(graph, weights.forward))
+    settled, seconds, metres, pred = _run(graph, direction, weights, entries, limit_s)
+    return Reach(graph, origin, direction, limit_s, weights, settled, seconds, metres, pred)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One ranked candidate: its position in the input, drive seconds and metres to the target."""
+
+    index: int
+    seconds: float
+    metres: float
+
+
+def rank_to(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
+            limit_s: float = np.inf, weights: Weights | None = None) -> list[Ranked]:
+    """The ``k`` candidates with the shortest drive time *to* ``target``, fastest first.
+
+    One reverse search from the target that stops once the k best are final. Candidates not
+    reachable within ``limit_s`` are left out.
+    """
+    weights = weights or Weights.free_flow(graph)
+    n_cand = len(candidates)
+    best_s = np.full(n_cand, np.inf)
+    best_m = np.full(n_cand, np.inf)
+    for c, cand in enumerate(candidates):
+        best_s[c], best_m[c] = direct_seconds(graph, cand, target, weights.forward)
+    tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, candidates, weights)
+    entries = target.arrivals(graph, weights.forward)
+    _run(graph, Direction.ARRIVE, weights, entries, limit_s,
+         targets=(tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m), k=max(1, min(k, n_cand)))
+    order = np.argsort(best_s, kind="stable")[:k]
+    return [Ranked(int(c), float(best_s[c]), float(best_m[c])) for c in order
+            if np.isfinite(best_s[c])]
+
+
+def _candidate_csr(graph: RoadGraph, candidates: list[Snap], weights: Weights):
+    """Candidates grouped by the node each can drive to first, with the time to get there."""
+    nodes, ids, secs, metres = [], [], [], []
+    for c, cand in enumerate(candidates):
+        for node, s, m in cand.departures(graph, weights.forward):
+            nodes.append(node)
+            ids.append(c)
+            secs.append(s)
+            metres.append(m)
+    nodes_a = np.array(nodes, np.int64)
+    order = np.argsort(nodes_a, kind="stable")
+    indptr = np.searchsorted(nodes_a[order], np.arange(graph.n_nodes + 1)).astype(np.int64)
+    return (indptr, np.array(ids, np.int64)[order], np.array(secs)[order],
+            np.array(metres)[order])
+
+
+def _run(graph: RoadGraph, direction: Direction, weights: Weights,
+         entries: list[tuple[int, float, float]], limit_s: float, *, targets=None, k: int = 0):
+    """Call the kernel with one direction's arrays and the entry points as sources."""
+    if direction is Direction.DEPART:
+        indptr, neighbour, edge_id, metres = graph.adjacency("forward")
+        seconds = weights.forward
+    else:
+        indptr, neighbour, edge_id, metres = graph.adjacency("reverse")
+        seconds = weights.reverse
+    src_node = np.array([e[0] for e in entries], np.int32)
+    src_s = np.array([e[1] for e in entries], np.float64)
+    src_m = np.array([e[2] for e in entries], np.float64)
+    if targets is None:
+        tgt_indptr = np.zeros(graph.n_nodes + 1, np.int64)
+        targets = (tgt_indptr, _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F.copy(), _EMPTY_F.copy())
+    tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m = targets
+    best_node = np.full(len(best_s), -1, np.int32)
+    return dijkstra(indptr, neighbour, edge_id, seconds, metres, src_node, src_s, src_m,
+                    float(limit_s), tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node, k)

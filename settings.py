@@ -1,0 +1,29 @@
+"""Settings of the product, read from ``PATROL_*`` environment variables.
+
+Settings are passed to the functions that need them, never imported as globals, so that a test
+can build its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, PositiveFloat
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent
+DATA_DIR = PROJECT_DIR / "data"
+
+
+class Settings(BaseSettings):
+    """Paths and limits; every field can be set as ``PATROL_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="PATROL_")
+
+    graph: Path = Field(DATA_DIR / "osm" / "wuhan_roads_osm.parquet",
+                        description="road network: a source file or its compiled .graph.npz")
+    cache_dir: Path = Field(DATA_DIR / "cache", description="where compiled graphs are kept")
+    speed_config: Path | None = Field(None, description="TOML file overriding road class speeds")
+    snap_limit_m: PositiveFloat = Field(500.0, description="largest point-to-road distance, metres")
+    circle_buffer_m: PositiveFloat = Field(50.0, description="buffer around reachable roads, metres")
+    circle_cell_m: PositiveFloat = Field(25.0, description="raster cell of circle outlines, metres")
