@@ -127,11 +127,12 @@ class _TimeRaster:
         distance = ndimage.distance_transform_edt(window) * self.cell_m
         xs = self.x0 + (c0 + np.arange(window.shape[1]) + 0.5) * self.cell_m
         ys = self.y0 + (r0 + np.arange(window.shape[0]) + 0.5) * self.cell_m
-        generator = contour_generator(xs, ys, distance, fill_type=FillType.OuterOffset)
-        outer, offsets = generator.filled(-1.0, buffer_m)
-        polygons = [shapely.Polygon(pts[o[0]:o[1]], [pts[a:b] for a, b in zip(o[1:-1], o[2:])])
-                    for pts, o in zip(outer, offsets)]
-        outline = shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
+        generator = contour_generator(xs, ys, distance,
+                                      fill_type=FillType.ChunkCombinedOffsetOffset)
+        (points,), (ring_offsets,), (polygon_offsets,) = generator.filled(-1.0, buffer_m)
+        polygons = shapely.from_ragged_array(shapely.GeometryType.POLYGON, points,
+                                             (ring_offsets, polygon_offsets))
+        outline = shapely.multipolygons(polygons) if len(polygons) > 1 else polygons[0]
         return shapely.remove_repeated_points(outline, self.cell_m / 100)
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from routing.compiled import (COMPILED_SUFFIX, RoadGraph, cache_key, compile_graph, load_compiled,
                               save_graph)
 from routing.errors import GraphImportError
-from routing.sources import ImportReport, read_drive_graph, source_kind
 from routing.speeds import SpeedModel
+
+if TYPE_CHECKING:
+    from routing.sources import ImportReport
+
+OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf")
+TABLE_SUFFIXES = (".parquet", ".geoparquet", ".gpkg")
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +29,8 @@ def compiled_path(source: Path, speeds: SpeedModel, cache_dir: Path) -> Path:
 
 def import_graph(source: str | Path, speeds: SpeedModel, out: Path) -> tuple[RoadGraph, ImportReport]:
     """Read ``source``, compile it and write the compiled file to ``out``."""
+    from routing.sources import read_drive_graph  # osmnx and geopandas load only to import
+
     source = Path(source)
     nx_graph, report = read_drive_graph(source, speeds)
     meta = {"source": source.name, "source_key": cache_key(source, speeds),
@@ -31,6 +39,18 @@ def import_graph(source: str | Path, speeds: SpeedModel, out: Path) -> tuple[Roa
     graph = compile_graph(nx_graph, meta)
     save_graph(graph, out)
     return graph, report
+
+
+def source_kind(path: Path) -> str:
+    """``"osm"`` or ``"table"`` by file name, or raise :class:`GraphImportError`."""
+    name = path.name.lower()
+    if name.endswith(OSM_SUFFIXES):
+        return "osm"
+    if name.endswith(TABLE_SUFFIXES):
+        return "table"
+    raise GraphImportError(
+        f"{path}: unknown road network format; expected OSM XML/PBF ({', '.join(OSM_SUFFIXES)}) "
+        f"or an edge table ({', '.join(TABLE_SUFFIXES)})")
 
 
 def check_source(path: Path) -> None:

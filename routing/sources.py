@@ -31,12 +31,10 @@ import pandas as pd
 import shapely
 
 from routing.errors import GraphImportError
+from routing.graph_store import source_kind
 from routing.speeds import SpeedModel
 
 log = logging.getLogger(__name__)
-
-OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf")
-TABLE_SUFFIXES = (".parquet", ".geoparquet", ".gpkg")
 
 #: Highway classes that are not for cars (osmnx's "drive_service" network excludes the same).
 NON_DRIVE_HIGHWAYS = frozenset({
@@ -63,18 +61,6 @@ class ImportReport:
     def nodes_dropped(self) -> int:
         """Nodes outside the largest strongly connected component."""
         return self.nodes_read - self.nodes_kept
-
-
-def source_kind(path: Path) -> str:
-    """``"osm"`` or ``"table"`` by file name, or raise :class:`GraphImportError`."""
-    name = path.name.lower()
-    if name.endswith(OSM_SUFFIXES):
-        return "osm"
-    if name.endswith(TABLE_SUFFIXES):
-        return "table"
-    raise GraphImportError(
-        f"{path}: unknown road network format; expected OSM XML/PBF ({', '.join(OSM_SUFFIXES)}) "
-        f"or an edge table ({', '.join(TABLE_SUFFIXES)})")
 
 
 def read_drive_graph(path: str | Path, speeds: SpeedModel) -> tuple[nx.MultiDiGraph, ImportReport]:
