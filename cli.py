@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from routing import (CoordSystem, Direction, RoutingError, SpeedModel, Weights, open_graph,
+from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
                      parse_coord_system, rank_to, reach, rings, snap_point, snap_points)
 from routing.circles import rings_geojson
 from routing.compiled import RoadGraph

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reference import times_from_entries
-from routing.search import Direction, Weights, rank_to, reach
+from routing.search import Weights, rank_to, reach
 from routing.snapping import direct_seconds, snap_points
 from routing.speeds import SpeedModel
 
