@@ -123,3 +123,13 @@ def test_edge_table_without_required_columns(tmp_path):
     frame.to_file(path)
     with pytest.raises(GraphImportError, match="lacks the column"):
         read_drive_graph(path, SpeedModel())
+
+
+def test_bz2_compressed_osm_xml_imports_like_the_plain_file(tmp_path):
+    import bz2
+    packed = tmp_path / "shanghai_huangpu.osm.bz2"
+    packed.write_bytes(bz2.compress((OSM_DIR / "shanghai_huangpu.osm").read_bytes()))
+    plain, _ = read_drive_graph(OSM_DIR / "shanghai_huangpu.osm", SpeedModel())
+    graph, _ = read_drive_graph(packed, SpeedModel())
+    assert sorted(graph.nodes) == sorted(plain.nodes)
+    assert graph.number_of_edges() == plain.number_of_edges()
