@@ -15,6 +15,7 @@ from datetime import time
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.exc import OperationalError
 
 from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
                      parse_coord_system, rank_to, reach, rings, snap_point, snap_points)
@@ -22,9 +23,11 @@ from routing.circles import rings_geojson
 from routing.compiled import RoadGraph
 from routing.graph_store import compiled_path, import_graph
 from settings import Settings
+from zones.cluster import ClusterError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: the database could not be reached or started
 MAX_MINUTES = 60.0
 
 
@@ -43,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     except RoutingError as exc:
         print(f"patrol: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ClusterError as exc:
+        print(f"patrol: error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        print(f"patrol: error: cannot reach the database ({reason})", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one sentence, not a traceback
@@ -89,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="coordinate system of the points file: wgs84, gcj02 or bd09")
     nearest.add_argument("-k", type=int, default=3, help="how many to list (default 3)")
     nearest.set_defaults(handler=cmd_nearest)
+
+    db = commands.add_parser("db", help="the database: the embedded local cluster or DATABASE_URL")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("up", help="start the embedded cluster (unless DATABASE_URL is set) "
+                           "and migrate to the latest schema").set_defaults(handler=cmd_db_up)
+    db_commands.add_parser("down", help="stop the embedded cluster").set_defaults(
+        handler=cmd_db_down)
     return parser
 
 
@@ -158,6 +175,30 @@ def cmd_nearest(args: argparse.Namespace, settings: Settings) -> int:
                "seconds": round(item.seconds, 2), "metres": round(item.metres, 1)}
               for r, item in enumerate(ranked)]
     _write_json(result, None)
+    return 0
+
+
+def cmd_db_up(args: argparse.Namespace, settings: Settings) -> int:
+    from zones.cluster import LocalCluster
+    from zones.database import database_url
+    from zones.migrate import upgrade
+
+    if not settings.database_url:
+        LocalCluster(settings.pg_dir).up()
+    url = database_url(settings)
+    upgrade(url)
+    print(f"database ready at {url} (schema at the latest migration)")
+    return 0
+
+
+def cmd_db_down(args: argparse.Namespace, settings: Settings) -> int:
+    from zones.cluster import LocalCluster
+
+    if settings.database_url:
+        print("DATABASE_URL names an external server; nothing to stop")
+        return 0
+    LocalCluster(settings.pg_dir).down()
+    print(f"stopped the local database in {settings.pg_dir}")
     return 0
 
 

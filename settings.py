@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, PositiveFloat
+from pydantic import AliasChoices, Field, PositiveFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -27,3 +27,7 @@ class Settings(BaseSettings):
     snap_limit_m: PositiveFloat = Field(500.0, description="largest point-to-road distance, metres")
     circle_buffer_m: PositiveFloat = Field(50.0, description="buffer around reachable roads, metres")
     circle_cell_m: PositiveFloat = Field(25.0, description="raster cell of circle outlines, metres")
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "PATROL_DATABASE_URL"),
+        description="PostgreSQL + PostGIS server; unset: the embedded cluster in pg_dir")
+    pg_dir: Path = Field(DATA_DIR / "pg", description="where the embedded cluster lives")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the project on a Debian machine with Python 3.11: the system packages it needs, a
+# Set up the project on a Debian machine with Python 3.11: the system packages it needs (PostGIS), a
 # virtualenv in .venv with the pinned Python dependencies (constraints.txt), and the project.
 # Safe to run again: it skips what is already in place.
 set -euo pipefail
@@ -17,6 +17,9 @@ apt_install() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# PostgreSQL 15 + PostGIS for the embedded default database (it runs as the postgres user).
+apt_install postgresql-15-postgis-3
 
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
     apt_install python3-venv

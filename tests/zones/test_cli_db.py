@@ -1,0 +1,52 @@
+"""`patrol db up` / `db down` on the embedded cluster, and an unreachable DATABASE_URL."""
+
+import socket
+import tempfile
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from cli import main
+from zones.cluster import LocalCluster
+
+
+def test_db_up_migrates_and_db_down_stops(monkeypatch, capsys):
+    parent = Path(tempfile.mkdtemp(prefix="patrol-cli-pg-"))
+    parent.chmod(0o755)  # the postgres user must be able to reach the cluster's folder
+    directory = parent / "pg"
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PATROL_PG_DIR", str(directory))
+    cluster = LocalCluster(directory)
+    try:
+        assert main(["db", "up"]) == 0
+        assert "database ready" in capsys.readouterr().out
+        engine = sa.create_engine(cluster.url())
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        engine.dispose()
+        assert main(["db", "up"]) == 0  # twice is fine
+        assert main(["db", "down"]) == 0
+        assert not cluster.is_running()
+    finally:
+        cluster.destroy()
+
+
+def test_unreachable_database_is_a_sentence(monkeypatch, capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{port}/patrol")
+    assert main(["db", "up"]) == 69
+    err = capsys.readouterr().err
+    assert err.startswith("patrol: error: cannot reach the database") and "Traceback" not in err
+
+
+def test_unreachable_cluster_folder_is_explained(monkeypatch, capsys):
+    import os
+    if os.geteuid() != 0:
+        return  # only root hands the folder to the postgres user
+    hidden = Path(tempfile.mkdtemp(prefix="patrol-hidden-"))  # mode 700, owned by root
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PATROL_PG_DIR", str(hidden / "pg"))
+    assert main(["db", "up"]) == 69
+    assert "cannot reach" in capsys.readouterr().err

@@ -1,0 +1,207 @@
+"""The city model in PostGIS: areas, patrol zones, stations, units, hotspots, incidents.
+
+Geometries are stored in WGS-84 (EPSG:4326); distances and areas are computed in a metric CRS by
+the queries. Every geometry column has a GiST index and a CHECK that the geometry is valid; kinds
+and statuses are checked against fixed lists. Tables are created only by the alembic migrations
+in ``zones/migrations``; a test checks that they and these models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index,
+                        Integer, MetaData, SmallInteger, String, Text, UniqueConstraint, func, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+
+AREA_LEVELS = ("city", "district", "street", "community", "grid")
+STATION_KINDS = ("police_station", "police_post", "sub_bureau", "city_unit",
+                 "armed_patrol_point")
+#: The response tier (minutes) each kind of station answers for by default.
+DEFAULT_TIER_MINUTES = {"police_station": 1, "police_post": 1, "armed_patrol_point": 1,
+                        "sub_bureau": 3, "city_unit": 5}
+UNIT_KINDS = ("patrol_car", "motorcycle", "foot_patrol")
+UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty")
+HOTSPOT_CATEGORIES = ("school", "hospital", "mall", "metro_station", "transport_hub")
+INCIDENT_STATUSES = ("open", "dispatched", "arrived", "closed")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _valid(column: str) -> str:
+    return f"{column} IS NULL OR ST_IsValid({column})"
+
+
+def _lonlat(column: str) -> str:
+    return (f"{column} IS NULL OR (ST_X({column}) BETWEEN -180 AND 180 "
+            f"AND ST_Y({column}) BETWEEN -90 AND 90)")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+class Area(Base):
+    """A polygon of the grid-management hierarchy: city → district → street → community → grid."""
+
+    __tablename__ = "areas"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    official: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        UniqueConstraint("level", "code"),
+        CheckConstraint(_one_of("level", AREA_LEVELS), name="level"),
+        CheckConstraint(_valid("geom"), name="geom_valid"),
+    )
+
+
+class Station(Base):
+    """A police station, post, sub-bureau, city unit or armed patrol point."""
+
+    __tablename__ = "stations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(Text)
+    tier_minutes: Mapped[int] = mapped_column(SmallInteger)
+    address: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", STATION_KINDS), name="kind"),
+        CheckConstraint("tier_minutes IN (1, 3, 5)", name="tier"),
+        CheckConstraint(_lonlat("geom"), name="geom_lonlat"),
+    )
+
+
+class PatrolZone(Base):
+    """A patrol zone (责任区) and the station responsible for it."""
+
+    __tablename__ = "patrol_zones"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"),
+                                                   index=True)
+    official: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (CheckConstraint(_valid("geom"), name="geom_valid"),)
+
+
+class Unit(Base):
+    """A patrol car, motorcycle or foot patrol, its home station, status and last GPS fix."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    callsign: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    home_station_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stations.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'available'"))
+    simulated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    position = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", UNIT_KINDS), name="kind"),
+        CheckConstraint(_one_of("status", UNIT_STATUSES), name="status"),
+        CheckConstraint(_lonlat("position"), name="position_lonlat"),
+    )
+
+
+class Hotspot(Base):
+    """A 三圈 hotspot (school, hospital, mall) or another guarded place, with optional
+    must-patrol area or line."""
+
+    __tablename__ = "hotspots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    merged_rows: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    patrol_area = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+    patrol_line = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True))
+    __table_args__ = (
+        CheckConstraint(_one_of("category", HOTSPOT_CATEGORIES), name="category"),
+        CheckConstraint(_lonlat("geom"), name="geom_lonlat"),
+        CheckConstraint(_valid("patrol_area"), name="patrol_area_valid"),
+        CheckConstraint(_valid("patrol_line"), name="patrol_line_valid"),
+    )
+
+
+class Incident(Base):
+    """An incident (警情): where, what, and every timestamp of its life."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"), index=True)
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_zones.id", ondelete="SET NULL"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now(), index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_one_of("status", INCIDENT_STATUSES), name="status"),
+        CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
+        CheckConstraint(_lonlat("geom"), name="geom_lonlat"),
+    )
+
+
+class Assignment(Base):
+    """A unit sent to an incident. A unit has at most one active (unreleased) assignment."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"),
+                                             index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    eta_seconds: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (
+        Index("uq_assignments_active_unit", "unit_id", unique=True,
+              postgresql_where=text("released_at IS NULL")),
+    )
+
+
+class CachedCircle(Base):
+    """A response circle polygon of a station or unit, valid for one compiled graph version."""
+
+    __tablename__ = "cached_circles"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(String(8))
+    owner_id: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(8))
+    seconds: Mapped[int] = mapped_column(Integer)
+    graph_version: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        UniqueConstraint("owner_kind", "owner_id", "direction", "seconds", "graph_version"),
+        CheckConstraint("owner_kind IN ('station', 'unit')", name="owner_kind"),
+        CheckConstraint("direction IN ('depart', 'arrive')", name="direction"),
+    )
