@@ -100,6 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     nearest.add_argument("-k", type=int, default=3, help="how many to list (default 3)")
     nearest.set_defaults(handler=cmd_nearest)
 
+    load = commands.add_parser("load", help="load stations and hotspots into the database")
+    load_commands = load.add_subparsers(dest="load_command", required=True)
+    load_commands.add_parser("wuhan", help="the Wuhan demo data in data/poi (Amap POIs, GCJ-02)"
+                             ).set_defaults(handler=cmd_load_wuhan)
+    for name, helptext in (("stations", "police stations, posts, bureaus (kind from a 'kind' "
+                                        "column or from the name)"),
+                           ("hotspots", "hotspots (parts of one place are merged)")):
+        sub = load_commands.add_parser(name, help=helptext)
+        sub.add_argument("files", type=Path, nargs="+")
+        sub.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09 (files cannot say "
+                         "GCJ-02 or BD-09 themselves)")
+        if name == "hotspots":
+            sub.add_argument("--category", help="category of every row (else a 'category' column)")
+        sub.set_defaults(handler=cmd_load_files, kind=name)
+
     db = commands.add_parser("db", help="the database: the embedded local cluster or DATABASE_URL")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("up", help="start the embedded cluster (unless DATABASE_URL is set) "
@@ -176,6 +191,58 @@ def cmd_nearest(args: argparse.Namespace, settings: Settings) -> int:
               for r, item in enumerate(ranked)]
     _write_json(result, None)
     return 0
+
+
+#: The Wuhan demo files: (file in data/poi, what it loads as, hotspot category).
+WUHAN_FILES = (
+    ("police.geojson", "stations", None),
+    ("hospitals_grade3a.geojson", "hotspots", "hospital"),
+    ("universities.geojson", "hotspots", "school"),
+    ("middle_schools.geojson", "hotspots", "school"),
+    ("primary_schools.geojson", "hotspots", "school"),
+    ("malls_shopping_centres.geojson", "hotspots", "mall"),
+    ("malls_department.geojson", "hotspots", "mall"),
+    ("malls_general.geojson", "hotspots", "mall"),
+    ("metro_stations.geojson", "hotspots", "metro_station"),
+)
+
+
+def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
+    from settings import DATA_DIR
+
+    engine = _engine(settings)
+    for name, kind, category in WUHAN_FILES:
+        _print_load(_load_one(engine, kind, DATA_DIR / "poi" / name, "gcj02", category))
+    return 0
+
+
+def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    for path in args.files:
+        _print_load(_load_one(engine, args.kind, path, args.crs, getattr(args, "category", None)))
+    return 0
+
+
+def _load_one(engine, kind: str, path: Path, crs: str, category: str | None):
+    from zones.loading import load_hotspots, load_stations
+
+    if kind == "stations":
+        return load_stations(engine, path, crs=crs)
+    return load_hotspots(engine, path, category=category, crs=crs)
+
+
+def _print_load(report) -> None:
+    print(report.summary())
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def _engine(settings: Settings):
+    import sqlalchemy as sa
+
+    from zones.database import database_url
+
+    return sa.create_engine(database_url(settings))
 
 
 def cmd_db_up(args: argparse.Namespace, settings: Settings) -> int:
