@@ -102,8 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load stations and hotspots into the database")
     load_commands = load.add_subparsers(dest="load_command", required=True)
-    load_commands.add_parser("wuhan", help="the Wuhan demo data in data/poi (Amap POIs, GCJ-02)"
-                             ).set_defaults(handler=cmd_load_wuhan)
+    wuhan = load_commands.add_parser("wuhan", parents=[network], help="the Wuhan demo data in "
+                                     "data/poi (Amap POIs, GCJ-02), then grid cells and zones")
+    wuhan.set_defaults(handler=cmd_load_wuhan)
     for name, helptext in (("stations", "police stations, posts, bureaus (kind from a 'kind' "
                                         "column or from the name)"),
                            ("hotspots", "hotspots (parts of one place are merged)")):
@@ -210,9 +211,13 @@ WUHAN_FILES = (
 def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
     from settings import DATA_DIR
 
+    from zones.loading import load_generated_grid
+
     engine = _engine(settings)
     for name, kind, category in WUHAN_FILES:
         _print_load(_load_one(engine, kind, DATA_DIR / "poi" / name, "gcj02", category))
+    graph = open_graph(settings.graph, _speed_model(args, settings), settings.cache_dir)
+    print(load_generated_grid(engine, graph, snap_limit_m=settings.snap_limit_m))
     return 0
 
 

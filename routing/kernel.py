@@ -5,6 +5,7 @@ One function serves every search of the engine:
 - several sources, each with a start offset (a point in the middle of an edge enters the graph at
   the edge's end nodes after part of the edge's time);
 - a time limit: nothing beyond ``limit`` seconds is settled or returned;
+- a label per source, inherited by every node from its fastest source;
 - optional targets attached to nodes with their own offsets (units, stations, hotspots snapped to
   edges): the search stops as soon as the ``k`` best targets are final.
 
@@ -83,7 +84,7 @@ def _offer(top_t, top_c, k, c, t):
 
 @njit(cache=True, nogil=True)
 def dijkstra(indptr, neighbour, edge_id, seconds, metres,
-             src_node, src_seconds, src_metres, limit,
+             src_node, src_seconds, src_metres, src_label, limit,
              tgt_indptr, tgt_id, tgt_seconds, tgt_metres, best_seconds, best_metres, best_node, k):
     """Run Dijkstra; see the module docstring.
 
@@ -92,12 +93,15 @@ def dijkstra(indptr, neighbour, edge_id, seconds, metres,
     ``tgt_seconds`` (and ``tgt_metres``); ``best_*`` arrays (one slot per target, pre-filled with
     ``inf`` or a time known without the graph) are improved in place. With ``k`` > 0 the search
     stops once the k best targets are final; with ``k`` == 0 targets are ignored.
-    Returns ``(settled, dist, dist_metres, pred_edge)``.
+    ``src_label`` names each source; every node inherits the label of the source it is reached
+    from fastest (a network Voronoi diagram when the sources are stations).
+    Returns ``(settled, dist, dist_metres, pred_edge, label)``.
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     dist_m = np.zeros(n)
     pred = np.full(n, _NO_EDGE, np.int32)
+    label = np.full(n, -1, np.int64)
     capacity = neighbour.shape[0] + src_node.shape[0] + 1
     heap_t = np.empty(capacity)
     heap_v = np.empty(capacity, np.int32)
@@ -115,6 +119,7 @@ def dijkstra(indptr, neighbour, edge_id, seconds, metres,
         if src_seconds[i] <= limit and src_seconds[i] < dist[s]:
             dist[s] = src_seconds[i]
             dist_m[s] = src_metres[i]
+            label[s] = src_label[i]
             size = _heap_push(heap_t, heap_v, size, src_seconds[i], s)
     while size > 0:
         d, v, size = _heap_pop(heap_t, heap_v, size)
@@ -140,5 +145,6 @@ def dijkstra(indptr, neighbour, edge_id, seconds, metres,
                 dist[h] = nd
                 dist_m[h] = dist_m[v] + metres[a]
                 pred[h] = edge_id[a]
+                label[h] = label[v]
                 size = _heap_push(heap_t, heap_v, size, nd, h)
-    return settled[:n_settled], dist, dist_m, pred
+    return settled[:n_settled], dist, dist_m, pred, label

@@ -72,7 +72,7 @@ def reach(graph: RoadGraph, origin: Snap, *, direction: Direction | str, limit_s
     weights = weights or Weights.free_flow(graph)
     entries = (origin.departures(graph, weights.forward) if direction is Direction.DEPART
                else origin.arrivals(graph, weights.forward))
-    settled, seconds, metres, pred = _run(graph, direction, weights, entries, limit_s)
+    settled, seconds, metres, pred, _ = _run(graph, direction, weights, entries, limit_s)
     return Reach(graph, origin, direction, limit_s, weights, settled, seconds, metres, pred)
 
 
@@ -107,6 +107,52 @@ def rank_to(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
             if np.isfinite(best_s[c])]
 
 
+@dataclass(frozen=True)
+class Territories:
+    """Result of one search from many sources: for every node, the fastest source and its time."""
+
+    seconds: NDArray[np.float64]  # inf where no source reaches the node within the limit
+    source: NDArray[np.int64]  # index into the sources, -1 where unreached
+    weights: Weights
+    direction: Direction
+
+
+def territories(graph: RoadGraph, sources: list[Snap], *, direction: Direction | str,
+                limit_s: float = np.inf, weights: Weights | None = None) -> Territories:
+    """One search from all ``sources`` at once: which source reaches (depart) or is reached
+    from (arrive) each node fastest. With stations as sources this is the network Voronoi."""
+    direction = Direction(direction)
+    weights = weights or Weights.free_flow(graph)
+    entries, labels = [], []
+    for i, source in enumerate(sources):
+        ways = (source.departures(graph, weights.forward) if direction is Direction.DEPART
+                else source.arrivals(graph, weights.forward))
+        entries.extend(ways)
+        labels.extend([i] * len(ways))
+    _, seconds, _, _, label = _run(graph, direction, weights, entries, limit_s, labels=labels)
+    return Territories(seconds, label, weights, direction)
+
+
+def best_source_at(graph: RoadGraph, result: Territories, points: list[Snap]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none).
+
+    A point on an edge is reached through the edge's ends (plus the part of the edge), so its
+    source is that of the end that gives the smallest total.
+    """
+    best_source = np.full(len(points), -1, np.int64)
+    best_seconds = np.full(len(points), np.inf)
+    for i, point in enumerate(points):
+        ways = (point.arrivals(graph, result.weights.forward)
+                if result.direction is Direction.DEPART
+                else point.departures(graph, result.weights.forward))
+        for node, seconds, _ in ways:
+            total = result.seconds[node] + seconds
+            if total < best_seconds[i]:
+                best_seconds[i], best_source[i] = total, result.source[node]
+    return best_source, best_seconds
+
+
 def _candidate_csr(graph: RoadGraph, candidates: list[Snap], weights: Weights):
     """Candidates grouped by the node each can drive to first, with the time to get there."""
     nodes, ids, secs, metres = [], [], [], []
@@ -124,7 +170,8 @@ def _candidate_csr(graph: RoadGraph, candidates: list[Snap], weights: Weights):
 
 
 def _run(graph: RoadGraph, direction: Direction, weights: Weights,
-         entries: list[tuple[int, float, float]], limit_s: float, *, targets=None, k: int = 0):
+         entries: list[tuple[int, float, float]], limit_s: float, *, targets=None, k: int = 0,
+         labels=None):
     """Call the kernel with one direction's arrays and the entry points as sources."""
     if direction is Direction.DEPART:
         indptr, neighbour, edge_id, metres = graph.adjacency("forward")
@@ -135,10 +182,12 @@ def _run(graph: RoadGraph, direction: Direction, weights: Weights,
     src_node = np.array([e[0] for e in entries], np.int32)
     src_s = np.array([e[1] for e in entries], np.float64)
     src_m = np.array([e[2] for e in entries], np.float64)
+    src_label = (np.zeros(len(entries), np.int64) if labels is None
+                 else np.asarray(labels, np.int64))
     if targets is None:
         tgt_indptr = np.zeros(graph.n_nodes + 1, np.int64)
         targets = (tgt_indptr, _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F.copy(), _EMPTY_F.copy())
     tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m = targets
     best_node = np.full(len(best_s), -1, np.int32)
     return dijkstra(indptr, neighbour, edge_id, seconds, metres, src_node, src_s, src_m,
-                    float(limit_s), tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node, k)
+                    src_label, float(limit_s), tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node, k)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import shapely
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
@@ -190,3 +191,49 @@ def _require(frame: gpd.GeoDataFrame, path: Path, column: str) -> None:
 def _bad(report: LoadReport, row: int, what: str) -> None:
     report.skipped += 1
     report.problems.append(f"row {row} {what}")
+
+
+def load_generated_grid(engine: sa.Engine, graph, *, resolution: int = 9,
+                        snap_limit_m: float = 500.0) -> str:
+    """Generate H3 grid cells over the roads and one patrol zone per police station
+    (network Voronoi; see :mod:`zones.grids`), in one transaction. Cells already stored are
+    kept; a station that already has a generated zone keeps it. Returns a summary sentence."""
+    from zones import grids, queries
+    from zones.models import Area, PatrolZone
+
+    with engine.begin() as conn:
+        stations = queries.police_stations(conn)
+        if not stations:
+            raise LoadError("no police stations are loaded: load stations before the grid")
+        lonlat = np.array([(s[2], s[3]) for s in stations])
+        snaps, kept = grids.station_snaps(graph, lonlat, snap_limit_m=snap_limit_m)
+        cells = grids.assign_cells(graph, grids.road_cells(graph, resolution), snaps,
+                                   snap_limit_m=snap_limit_m)
+        city = shapely_wkt(grids.as_multipolygon(
+            shapely.coverage_union_all([c.polygon for c in cells])))
+        conn.execute(insert(Area).on_conflict_do_nothing(index_elements=["level", "code"]),
+                     [{"level": "city", "code": "generated", "name": "road network extent",
+                       "geom": city}])
+        city_id = conn.execute(sa.select(Area.id).where(Area.level == "city",
+                                                        Area.code == "generated")).scalar_one()
+        rows = [{"level": "grid", "code": c.code, "name": None, "parent_id": city_id,
+                 "geom": shapely_wkt(grids.as_multipolygon(c.polygon))} for c in cells]
+        added_cells = len(conn.execute(insert(Area).on_conflict_do_nothing(
+            index_elements=["level", "code"]).returning(Area.id), rows).fetchall())
+        zoned = set(conn.execute(sa.select(PatrolZone.station_id)
+                                 .where(PatrolZone.official.is_(False))).scalars())
+        zones = []
+        for index, shape in grids.dissolve_zones(cells).items():
+            station_id, name = stations[kept[index]][0], stations[kept[index]][1]
+            if station_id not in zoned:
+                zones.append({"name": f"{name}责任区", "station_id": station_id,
+                              "geom": shapely_wkt(grids.as_multipolygon(shape))})
+        if zones:
+            conn.execute(insert(PatrolZone), zones)
+    return (f"grid: {len(cells)} H3 cells (resolution {resolution}), {added_cells} added; "
+            f"patrol zones: {len(zones)} added for {len(kept)} police stations on the network")
+
+
+def shapely_wkt(geometry) -> str:
+    """EWKT of a WGS-84 shapely geometry, for a geometry column."""
+    return f"SRID=4326;{geometry.wkt}"
