@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geography
 from sqlalchemy import func, select
 
-from zones.models import Area, Hotspot, PatrolZone, Station, Unit
+from zones.models import Hotspot, PatrolZone, Station, Unit
 
 SRID = 4326
 

@@ -6,7 +6,6 @@ Create Date: 2026-11-21 13:24:56.290035
 """
 
 from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
