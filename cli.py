@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--category", help="category of every row (else a 'category' column)")
         sub.set_defaults(handler=cmd_load_files, kind=name)
 
+    boundaries = load_commands.add_parser("zones", help="official boundaries: areas of a level "
+                                          "or patrol zones; they take precedence over generated ones")
+    boundaries.add_argument("files", type=Path, nargs="+")
+    boundaries.add_argument("--level", required=True, help="district, street, community, grid, "
+                            "city, or zone (patrol zones with a 'station' column)")
+    boundaries.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09")
+    boundaries.set_defaults(handler=cmd_load_files, kind="zones")
+
     db = commands.add_parser("db", help="the database: the embedded local cluster or DATABASE_URL")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("up", help="start the embedded cluster (unless DATABASE_URL is set) "
@@ -222,9 +230,15 @@ def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
+    from zones.loading import load_boundaries
+
     engine = _engine(settings)
     for path in args.files:
-        _print_load(_load_one(engine, args.kind, path, args.crs, getattr(args, "category", None)))
+        if args.kind == "zones":
+            _print_load(load_boundaries(engine, path, level=args.level, crs=args.crs))
+        else:
+            _print_load(_load_one(engine, args.kind, path, args.crs,
+                                  getattr(args, "category", None)))
     return 0
 
 

@@ -54,15 +54,7 @@ def read_points(path: Path, crs: CoordSystem | str, report: LoadReport) -> gpd.G
     Bad rows are recorded in ``report`` (row numbers count from 1 in file order).
     """
     system = parse_coord_system(crs)
-    try:
-        frame = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises many types for unreadable files
-        raise LoadError(f"{path}: cannot read it as a GeoJSON, GeoPackage or shapefile "
-                        f"({exc})") from None
-    report.rows = len(frame)
-    frame["row"] = np.arange(1, len(frame) + 1)
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326") and system is CoordSystem.WGS84:
-        frame = frame.to_crs(4326)
+    frame = _read_frame(path, system, report)
     good = []
     for i, geom in enumerate(frame.geometry):
         row = i + 1
@@ -78,6 +70,23 @@ def read_points(path: Path, crs: CoordSystem | str, report: LoadReport) -> gpd.G
     frame = frame.iloc[good].copy()
     lon, lat = to_wgs84(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), system)
     frame["lon"], frame["lat"] = np.atleast_1d(lon), np.atleast_1d(lat)
+    return frame
+
+
+def _read_frame(path: Path, system: CoordSystem, report: LoadReport) -> gpd.GeoDataFrame:
+    """Read a vector file, number its rows from 1, and bring a declared CRS to WGS-84.
+
+    GCJ-02 and BD-09 cannot be declared by a file; for them the coordinates are left as they
+    are, to be converted by the caller."""
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises many types for unreadable files
+        raise LoadError(f"{path}: cannot read it as a GeoJSON, GeoPackage or shapefile "
+                        f"({exc})") from None
+    report.rows = len(frame)
+    frame["row"] = np.arange(1, len(frame) + 1)
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326") and system is CoordSystem.WGS84:
+        frame = frame.to_crs(4326)
     return frame
 
 
@@ -237,3 +246,82 @@ def load_generated_grid(engine: sa.Engine, graph, *, resolution: int = 9,
 def shapely_wkt(geometry) -> str:
     """EWKT of a WGS-84 shapely geometry, for a geometry column."""
     return f"SRID=4326;{geometry.wkt}"
+
+
+def load_boundaries(engine: sa.Engine, path: str | Path, *, level: str,
+                    crs: str = "wgs84") -> LoadReport:
+    """Load official boundaries: areas of a ``level`` (district … grid) or patrol zones
+    (``level="zone"``, each naming its station in a ``station`` column). Official polygons take
+    precedence over generated ones in every lookup."""
+    from zones.models import AREA_LEVELS, Area, PatrolZone
+
+    path = Path(path)
+    if level not in (*AREA_LEVELS, "zone"):
+        raise LoadError(f"unknown level {level!r}; use one of {', '.join(AREA_LEVELS)} or zone")
+    report = LoadReport(str(path))
+    frame = _read_polygons(path, crs, report)
+    records, station_ids = [], {}
+    if level == "zone":
+        _require(frame, path, "station")
+        with engine.connect() as conn:
+            station_ids = dict(conn.execute(sa.select(Station.name, Station.id)).all())
+    for rec in frame.itertuples():
+        name = _text(getattr(rec, "name", None))
+        geom = f"SRID=4326;{rec.geometry.wkt}"
+        if level == "zone":
+            station_id = station_ids.get(str(rec.station))
+            if station_id is None:
+                _bad(report, rec.row, f"names station {rec.station!r}, which is not loaded")
+                continue
+            records.append({"name": name or f"{rec.station}责任区", "station_id": station_id,
+                            "official": True, "geom": geom})
+        else:
+            code = _text(getattr(rec, "code", None)) or f"{path.stem}:{rec.row}"
+            records.append({"level": level, "code": code, "name": name, "official": True,
+                            "geom": geom})
+    if level == "zone":
+        with engine.begin() as conn:
+            known = set(conn.execute(sa.select(PatrolZone.name).where(PatrolZone.official)).scalars())
+            fresh = [r for r in records if r["name"] not in known]
+            if fresh:
+                conn.execute(insert(PatrolZone), fresh)
+            report.added, report.already_there = len(fresh), len(records) - len(fresh)
+    else:
+        with engine.begin() as conn:
+            result = conn.execute(insert(Area).on_conflict_do_nothing(
+                index_elements=["level", "code"]).returning(Area.id), records) if records else None
+            report.added = len(result.fetchall()) if result is not None else 0
+        report.already_there = len(records) - report.added
+    return report
+
+
+def _read_polygons(path: Path, crs: str, report: LoadReport) -> gpd.GeoDataFrame:
+    """Rows with valid (multi)polygons in WGS-84; bad rows recorded in ``report``."""
+    from zones.grids import as_multipolygon
+
+    system = parse_coord_system(crs)
+    frame = _read_frame(path, system, report)
+    keep, shapes = [], []
+    for i, geom in enumerate(frame.geometry):
+        row = i + 1
+        if geom is None or geom.is_empty:
+            _bad(report, row, "has no geometry")
+            continue
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            _bad(report, row, f"is a {geom.geom_type}, not a polygon")
+            continue
+        if system is not CoordSystem.WGS84:
+            geom = shapely.transform(geom, lambda xy: np.column_stack(
+                to_wgs84(xy[:, 0], xy[:, 1], system)))
+        if not geom.is_valid:
+            _bad(report, row, f"is not a valid polygon ({shapely.is_valid_reason(geom)})")
+            continue
+        lon0, lat0, lon1, lat1 = geom.bounds
+        if not (-180 <= lon0 and lon1 <= 180 and -90 <= lat0 and lat1 <= 90):
+            _bad(report, row, "has coordinates out of range")
+            continue
+        keep.append(i)
+        shapes.append(as_multipolygon(geom))
+    frame = frame.iloc[keep].copy()
+    frame["geometry"] = shapes
+    return frame

@@ -111,3 +111,46 @@ def test_stations_within_and_hotspots_in_zone(city):
     zone = shapely.from_wkt(zone_wkt)
     assert {s[0] for s in schools} == {i for i, x, y in all_schools
                                        if zone.intersects(shapely.Point(x, y))}
+
+
+def test_official_boundary_files_load_in_gcj02_and_win(city, tmp_path):
+    """A GCJ-02 district file and zone file load (bad rows skipped) and then take precedence."""
+    import json
+    from routing.coords import from_wgs84
+    from zones.loading import load_boundaries
+
+    ring = [(114.262, 30.602), (114.278, 30.602), (114.278, 30.616), (114.262, 30.616),
+            (114.262, 30.602)]
+    gx, gy = from_wgs84([p[0] for p in ring], [p[1] for p in ring], "gcj02")
+    gcj_ring = [[float(x), float(y)] for x, y in zip(gx, gy)]
+    bowtie = [[114.2, 30.5], [114.3, 30.6], [114.3, 30.5], [114.2, 30.6], [114.2, 30.5]]
+    with city.connect() as conn:
+        station_name = conn.execute(sa.text(
+            "SELECT name FROM stations WHERE kind = 'police_station' ORDER BY id LIMIT 1")).scalar()
+    def write(name, props_list, rings):
+        features = [{"type": "Feature", "properties": props,
+                     "geometry": {"type": "Polygon", "coordinates": [r]}}
+                    for props, r in zip(props_list, rings)]
+        path = tmp_path / name
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                                   ensure_ascii=False))
+        return path
+    district = write("district.geojson", [{"name": "江汉区", "code": "420103"},
+                                          {"name": "bad", "code": "x"}], [gcj_ring, bowtie])
+    report = load_boundaries(city, district, level="district", crs="gcj02")
+    assert report.added == 1 and "row 2 is not a valid polygon" in report.problems[0]
+    zone = write("zone.geojson", [{"name": "官方责任区", "station": station_name},
+                                  {"name": "ghost", "station": "不存在派出所"}], [gcj_ring, gcj_ring])
+    report = load_boundaries(city, zone, level="zone", crs="gcj02")
+    assert report.added == 1 and "not loaded" in report.problems[0]
+    assert load_boundaries(city, zone, level="zone", crs="gcj02").added == 0
+    with city.connect() as conn:
+        where = queries.locate(conn, 114.270, 30.609)  # inside the WGS-84 square
+        station_id = conn.execute(sa.text("SELECT id FROM stations WHERE name = :n"),
+                                  {"n": station_name}).scalar()
+        outside = queries.locate(conn, 114.2615, 30.609)  # just west of it
+    assert where.district == "江汉区" and where.station_id == station_id
+    assert outside.district is None
+    with city.begin() as conn:
+        conn.execute(sa.text("DELETE FROM patrol_zones WHERE official"))
+        conn.execute(sa.text("DELETE FROM areas WHERE official"))
