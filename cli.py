@@ -11,10 +11,13 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
@@ -40,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="patrol: %(message)s", level=logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"patrol: error: bad setting in the environment ({problems})", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return args.handler(args, settings)
     except RoutingError as exc:
@@ -104,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     load_commands = load.add_subparsers(dest="load_command", required=True)
     wuhan = load_commands.add_parser("wuhan", parents=[network], help="the Wuhan demo data in "
                                      "data/poi (Amap POIs, GCJ-02), then grid cells and zones")
+    wuhan.add_argument("--grid-resolution", type=int, default=9, choices=range(6, 12),
+                       metavar="6..11", help="H3 resolution of the generated grid cells "
+                       "(9: about 0.1 km² each; default 9)")
     wuhan.set_defaults(handler=cmd_load_wuhan)
     for name, helptext in (("stations", "police stations, posts, bureaus (kind from a 'kind' "
                                         "column or from the name)"),
@@ -221,32 +232,35 @@ def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
 
     from zones.loading import load_generated_grid
 
-    engine = _engine(settings)
-    for name, kind, category in WUHAN_FILES:
-        _print_load(_load_one(engine, kind, DATA_DIR / "poi" / name, "gcj02", category))
-    graph = open_graph(settings.graph, _speed_model(args, settings), settings.cache_dir)
-    print(load_generated_grid(engine, graph, snap_limit_m=settings.snap_limit_m))
+    with _database(settings) as engine:
+        for name, kind, category in WUHAN_FILES:
+            _print_load(_load_one(engine, kind, DATA_DIR / "poi" / name, "gcj02", category,
+                                  settings.station_tiers))
+        graph = open_graph(settings.graph, _speed_model(args, settings), settings.cache_dir)
+        print(load_generated_grid(engine, graph, resolution=args.grid_resolution,
+                                  snap_limit_m=settings.snap_limit_m))
     return 0
 
 
 def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
     from zones.loading import load_boundaries
 
-    engine = _engine(settings)
-    for path in args.files:
-        if args.kind == "zones":
-            _print_load(load_boundaries(engine, path, level=args.level, crs=args.crs))
-        else:
-            _print_load(_load_one(engine, args.kind, path, args.crs,
-                                  getattr(args, "category", None)))
+    with _database(settings) as engine:
+        for path in args.files:
+            if args.kind == "zones":
+                _print_load(load_boundaries(engine, path, level=args.level, crs=args.crs))
+            else:
+                _print_load(_load_one(engine, args.kind, path, args.crs,
+                                      getattr(args, "category", None), settings.station_tiers))
     return 0
 
 
-def _load_one(engine, kind: str, path: Path, crs: str, category: str | None):
+def _load_one(engine, kind: str, path: Path, crs: str, category: str | None,
+              tiers: dict[str, int] | None = None):
     from zones.loading import load_hotspots, load_stations
 
     if kind == "stations":
-        return load_stations(engine, path, crs=crs)
+        return load_stations(engine, path, crs=crs, tiers=tiers)
     return load_hotspots(engine, path, category=category, crs=crs)
 
 
@@ -256,12 +270,18 @@ def _print_load(report) -> None:
         print(f"  {problem}", file=sys.stderr)
 
 
-def _engine(settings: Settings):
+@contextmanager
+def _database(settings: Settings) -> Iterator:
+    """An engine on the configured database, disposed (connections closed) afterwards."""
     import sqlalchemy as sa
 
     from zones.database import database_url
 
-    return sa.create_engine(database_url(settings))
+    engine = sa.create_engine(database_url(settings))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def cmd_db_up(args: argparse.Namespace, settings: Settings) -> int:

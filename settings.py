@@ -7,6 +7,7 @@ can build its own.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, PositiveFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,3 +32,6 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("DATABASE_URL", "PATROL_DATABASE_URL"),
         description="PostgreSQL + PostGIS server; unset: the embedded cluster in pg_dir")
     pg_dir: Path = Field(DATA_DIR / "pg", description="where the embedded cluster lives")
+    station_tiers: dict[str, Literal[1, 3, 5]] = Field(
+        default_factory=dict, description='response tier (minutes) by station kind, overriding '
+        'the defaults, e.g. PATROL_STATION_TIERS=\'{"sub_bureau": 5}\'')

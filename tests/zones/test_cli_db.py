@@ -50,3 +50,27 @@ def test_unreachable_cluster_folder_is_explained(monkeypatch, capsys):
     monkeypatch.setenv("PATROL_PG_DIR", str(hidden / "pg"))
     assert main(["db", "up"]) == 69
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_station_tiers_are_configurable(monkeypatch, capsys, fresh_database, tmp_path):
+    import json
+    url = fresh_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PATROL_STATION_TIERS", json.dumps({"police_post": 3}))
+    assert main(["db", "up"]) == 0
+    stations = tmp_path / "s.geojson"
+    stations.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.3, 30.6]},
+         "properties": {"name": "甲警务室"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.31, 30.6]},
+         "properties": {"name": "乙派出所"}}]}, ensure_ascii=False))
+    assert main(["load", "stations", str(stations)]) == 0
+    assert "2 added" in capsys.readouterr().out
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        tiers = dict(conn.execute(sa.text("SELECT kind, tier_minutes FROM stations")).all())
+    engine.dispose()
+    assert tiers == {"police_post": 3, "police_station": 1}
+    monkeypatch.setenv("PATROL_STATION_TIERS", json.dumps({"police_post": 2}))
+    assert main(["load", "stations", str(stations)]) == 2  # a bad setting is a sentence too
+    assert "bad setting in the environment (station_tiers.police_post" in capsys.readouterr().err
