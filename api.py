@@ -1,0 +1,410 @@
+"""The HTTP API: thin handlers over ``patrol.service`` and the routing engine.
+
+``create_app(settings)`` builds the app; the road graph and the database pool are loaded once in
+its lifespan. Every request carries an API key (header ``X-API-Key``) whose role decides what it
+may do: dispatcher (incidents, units), planner (reading, circles, maps), admin (everything).
+Errors map to status codes in one place: bad input 422, unknown ids 404, illegal transitions
+409, a missing or unknown key 401, the wrong role 403, an oversized body 413, and a database
+that cannot be reached 503 (the pool reconnects by itself when it is back).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from patrol import service
+from patrol.dispatch import DispatchPolicy, ring_of
+from patrol.errors import Conflict, Invalid, NotFound
+from routing import (Direction, RoadGraph, RoutingError, SpeedModel, open_graph, reach, rings,
+                     snap_point, snap_points, to_wgs84)
+from routing.circles import rings_geojson
+from routing.search import rank
+from settings import Settings
+from zones import records
+from zones.cluster import ClusterError
+from zones.database import database_url
+
+KEY_CACHE_SECONDS = 30.0
+MAX_MINUTES = 60.0
+
+
+class Caller(BaseModel):
+    key_id: int
+    role: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"key {self.key_id} ({self.role}{', ' + self.name if self.name else ''})"
+
+
+class Unauthorized(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+class IncidentIn(BaseModel):
+    lon: float = Field(description="longitude, degrees")
+    lat: float = Field(description="latitude, degrees")
+    crs: str = Field("wgs84", description="wgs84, gcj02 or bd09")
+    category: str = Field(min_length=1, max_length=32)
+    priority: int = Field(ge=1, le=5, description="1 (most urgent) to 5")
+    description: str | None = Field(None, max_length=2000)
+    unit_kind: str = Field("patrol_car", description="patrol_car, motorcycle or foot_patrol")
+
+
+class AssignIn(BaseModel):
+    unit_id: int
+
+
+class PositionIn(BaseModel):
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+    timestamp: datetime
+
+
+class FixIn(PositionIn):
+    unit_id: int
+
+
+class PositionsIn(BaseModel):
+    fixes: list[FixIn] = Field(max_length=5000)
+
+
+class StatusIn(BaseModel):
+    status: str
+
+
+def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = None) -> FastAPI:
+    """Build the app; ``graph`` lets a test pass a graph it already holds."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        road_graph = graph or open_graph(settings.graph, _speeds(settings), settings.cache_dir)
+        engine = sa.create_engine(database_url(settings), pool_pre_ping=True, pool_size=10,
+                                  max_overflow=20, pool_timeout=5,
+                                  connect_args={"connect_timeout": 3})
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.keys = {}
+        app.state.config = service.DispatchConfig(
+            graph=road_graph,
+            policy=DispatchPolicy(auto_dispatch_level=settings.auto_dispatch_level,
+                                  candidates=settings.dispatch_candidates),
+            stale_after_s=settings.stale_position_s, snap_limit_m=settings.snap_limit_m)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Patrol and rapid-response dispatch", version="0.1.0", lifespan=lifespan,
+                  description=__doc__)
+    _add_error_handlers(app)
+    _add_body_limit(app, settings.max_body_bytes)
+    for router in (incidents, units, circles, health):
+        app.include_router(router)
+    return app
+
+
+def _speeds(settings: Settings) -> SpeedModel:
+    return SpeedModel.from_toml(settings.speed_config) if settings.speed_config else SpeedModel()
+
+
+# Dependencies -----------------------------------------------------------------------------------
+
+def get_engine(request: Request) -> sa.Engine:
+    return request.app.state.engine
+
+
+def get_config(request: Request) -> service.DispatchConfig:
+    return request.app.state.config
+
+
+def get_caller(request: Request,
+               x_api_key: Annotated[str | None, Header(description="your API key")] = None
+               ) -> Caller:
+    if not x_api_key:
+        raise Unauthorized("missing X-API-Key header: every request needs an API key "
+                           "(patrol keys create --role ROLE)")
+    cache: dict = request.app.state.keys
+    hit = cache.get(x_api_key)
+    if hit is None or hit[0] < time.monotonic():
+        with request.app.state.engine.connect() as conn:
+            found = records.role_of_key(conn, x_api_key)
+        if found is None:
+            raise Unauthorized("unknown or revoked API key")
+        hit = (time.monotonic() + KEY_CACHE_SECONDS, Caller(key_id=found[0], role=found[1],
+                                                            name=found[2]))
+        cache[x_api_key] = hit
+    return hit[1]
+
+
+def allow(*roles: str):
+    """A dependency admitting callers with one of ``roles`` (admin is always admitted)."""
+
+    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if caller.role != "admin" and caller.role not in roles:
+            raise Forbidden(f"this needs the {' or '.join(roles)} role; your key is a "
+                            f"{caller.role} key")
+        return caller
+
+    return check
+
+
+EngineDep = Annotated[sa.Engine, Depends(get_engine)]
+ConfigDep = Annotated[service.DispatchConfig, Depends(get_config)]
+Dispatcher = Annotated[Caller, Depends(allow("dispatcher"))]
+Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]
+
+
+# Incidents --------------------------------------------------------------------------------------
+
+incidents = APIRouter(prefix="/incidents", tags=["incidents"])
+
+
+@incidents.post("", status_code=201)
+def create_incident(body: IncidentIn, engine: EngineDep, config: ConfigDep,
+                    caller: Dispatcher) -> dict:
+    """Receive an incident: locate its grid, zone and station, rank units by drive time, and
+    dispatch the fastest (priority at or above the auto-dispatch level) or recommend it."""
+    return service.receive_incident(engine, config, requested_by=caller.label,
+                                    **body.model_dump())
+
+
+@incidents.get("")
+def read_incidents(engine: EngineDep, config: ConfigDep, caller: Reader,
+                   status: str | None = None, zone_id: int | None = None,
+                   since: datetime | None = None, until: datetime | None = None,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+    return service.list_incidents(engine, config, status=status, zone_id=zone_id, since=since,
+                                  until=until, limit=limit)
+
+
+@incidents.get("/{incident_id}")
+def read_incident(incident_id: int, engine: EngineDep, config: ConfigDep, caller: Reader) -> dict:
+    return service.get_incident(engine, config, incident_id)
+
+
+@incidents.post("/{incident_id}/assign")
+def assign_incident(incident_id: int, body: AssignIn, engine: EngineDep, config: ConfigDep,
+                    caller: Dispatcher) -> dict:
+    return service.assign_unit(engine, config, incident_id, body.unit_id, caller.label)
+
+
+@incidents.post("/{incident_id}/arrive")
+def arrive_incident(incident_id: int, engine: EngineDep, config: ConfigDep,
+                    caller: Dispatcher) -> dict:
+    return service.mark_arrived(engine, config, incident_id)
+
+
+@incidents.post("/{incident_id}/close")
+def close_incident(incident_id: int, engine: EngineDep, config: ConfigDep,
+                   caller: Dispatcher) -> dict:
+    return service.close_incident(engine, config, incident_id)
+
+
+# Units ------------------------------------------------------------------------------------------
+
+units = APIRouter(prefix="/units", tags=["units"])
+
+
+@units.put("/positions")
+def update_positions(body: PositionsIn, engine: EngineDep, caller: Dispatcher) -> dict:
+    """Many GPS fixes at once; all are stored or none (an unknown unit rejects the batch)."""
+    stored = service.move_units(engine, [f.model_dump() for f in body.fixes])
+    return {"received": len(body.fixes), "stored": stored}
+
+
+@units.put("/{unit_id}/position")
+def update_position(unit_id: int, body: PositionIn, engine: EngineDep, caller: Dispatcher) -> dict:
+    stored = service.move_units(engine, [{"unit_id": unit_id, **body.model_dump()}])
+    return {**service.get_unit(engine, unit_id), "stored": bool(stored)}
+
+
+@units.put("/{unit_id}/status")
+def update_status(unit_id: int, body: StatusIn, engine: EngineDep, caller: Dispatcher) -> dict:
+    return service.set_unit_status(engine, unit_id, body.status)
+
+
+@units.get("")
+def read_units(engine: EngineDep, caller: Reader, status: str | None = None,
+               type: str | None = None,
+               near: Annotated[str | None, Query(description="LON,LAT (WGS-84)")] = None,
+               radius_m: Annotated[float, Query(gt=0, le=50_000)] = 2000,
+               limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> list[dict]:
+    where = None
+    if near is not None:
+        lon, lat = _lonlat(near)
+        where = (lon, lat, radius_m)
+    return service.list_units(engine, status=status, kind=type, near=where, limit=limit)
+
+
+@units.get("/{unit_id}")
+def read_unit(unit_id: int, engine: EngineDep, caller: Reader) -> dict:
+    return service.get_unit(engine, unit_id)
+
+
+# Circles ----------------------------------------------------------------------------------------
+
+circles = APIRouter(tags=["circles"])
+MinutesQuery = Annotated[str, Query(description="ring times in minutes, e.g. 1,3,5")]
+DirectionQuery = Annotated[Literal["depart", "arrive"], Query()]
+
+
+@circles.get("/circles")
+def read_circles(lon: float, lat: float, config: ConfigDep, caller: Reader,
+                 minutes: MinutesQuery = "1,3,5", direction: DirectionQuery = "depart",
+                 crs: str = "wgs84") -> dict:
+    """Response circles around a point, as GeoJSON polygons (WGS-84)."""
+    x, y = (float(v) for v in to_wgs84(lon, lat, crs))
+    return _circles(config, x, y, minutes, direction)
+
+
+@circles.get("/stations/{station_id}/circles")
+def read_station_circles(station_id: int, engine: EngineDep, config: ConfigDep, caller: Reader,
+                         minutes: MinutesQuery = "1,3,5",
+                         direction: DirectionQuery = "depart") -> dict:
+    with engine.connect() as conn:
+        found = records.station_point(conn, station_id)
+    if found is None:
+        raise NotFound(f"no station {station_id}")
+    result = _circles(config, found[1], found[2], minutes, direction)
+    result["station"] = {"id": station_id, "name": found[0]}
+    return result
+
+
+@circles.get("/units/{unit_id}/circles")
+def read_unit_circles(unit_id: int, engine: EngineDep, config: ConfigDep, caller: Reader,
+                      minutes: MinutesQuery = "1,3,5") -> dict:
+    unit = service.get_unit(engine, unit_id)
+    if unit["lon"] is None:
+        raise Conflict(f"unit {unit_id} has reported no position yet")
+    result = _circles(config, unit["lon"], unit["lat"], minutes, "depart")
+    result["unit"] = {"id": unit_id, "callsign": unit["callsign"],
+                      "position_at": unit["position_at"]}
+    return result
+
+
+@circles.get("/hotspots/{hotspot_id}/coverage")
+def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
+                          caller: Reader) -> dict:
+    """Which stations and available units reach the hotspot within 1, 3 and 5 minutes now."""
+    graph = config.graph
+    with engine.connect() as conn:
+        found = records.hotspot_point(conn, hotspot_id)
+        if found is None:
+            raise NotFound(f"no hotspot {hotspot_id}")
+        name, category, lon, lat = found
+        # Straight-line pre-filter: nothing beyond 10 km is within 5 minutes at city speeds.
+        stations = records.stations_near(conn, lon, lat, 10_000)
+        units_rows = records.available_units(conn, "patrol_car")
+    target = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
+    positions = service.routing_positions(units_rows, service.now(), config.stale_after_s)
+    points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]
+              + [(("unit", p.unit_id, p.callsign, "patrol_car"), p.lon, p.lat)
+                 for p in positions])
+    snaps, _ = snap_points(graph, [p[1] for p in points], [p[2] for p in points],
+                           limit_m=config.snap_limit_m)
+    placed = [(p[0], s) for p, s in zip(points, snaps) if s is not None]
+    top = rank(graph, target, [s for _, s in placed], k=max(len(placed), 1), limit_s=300).top
+    reach_list = [{"type": placed[r.index][0][0], "id": placed[r.index][0][1],
+                   "name": placed[r.index][0][2], "kind": placed[r.index][0][3],
+                   "seconds": round(r.seconds, 1), "ring": ring_of(r.seconds)} for r in top]
+    return {"hotspot": {"id": hotspot_id, "name": name, "category": category, "lon": lon,
+                        "lat": lat},
+            "rings": {m: [x for x in reach_list if x["ring"] == m] for m in ("1", "3", "5")}}
+
+
+def _circles(config: service.DispatchConfig, lon: float, lat: float, minutes: str,
+             direction: str) -> dict:
+    graph = config.graph
+    seconds = [m * 60.0 for m in _minutes(minutes)]
+    origin = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
+    found = reach(graph, origin, direction=direction, limit_s=max(seconds))
+    result = rings_geojson(graph, rings(found, seconds), direction=Direction(direction))
+    result["origin"] = {"lon": lon, "lat": lat, "snap_distance_m": round(origin.distance_m, 1)}
+    return result
+
+
+def _minutes(text: str) -> list[float]:
+    try:
+        values = sorted({float(v) for v in text.split(",")})
+    except ValueError:
+        raise Invalid(f"minutes must be numbers separated by commas, e.g. 1,3,5; got {text!r}") \
+            from None
+    if not values or values[0] <= 0 or values[-1] > MAX_MINUTES:
+        raise Invalid(f"minutes must lie in (0, {MAX_MINUTES:.0f}], got {text!r}")
+    return values
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise Invalid(f"expected LON,LAT in degrees, got {text!r}") from None
+    x, y = to_wgs84(lon, lat, "wgs84")
+    return float(x), float(y)
+
+
+# Health -----------------------------------------------------------------------------------------
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/health")
+def read_health(engine: EngineDep, config: ConfigDep) -> dict:
+    """Liveness without a key: the graph in memory and whether the database answers."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    return {"status": "ok", "graph": config.graph.meta.get("source"),
+            "nodes": config.graph.n_nodes}
+
+
+# Errors -----------------------------------------------------------------------------------------
+
+def _database_down(exc: Exception) -> bool:
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError, ClusterError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    def reply(status: int, message: str) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"detail": message})
+
+    status_of = ((RoutingError, 422), (Invalid, 422), (NotFound, 404), (Conflict, 409),
+                 (Unauthorized, 401), (Forbidden, 403))
+    for error, status in status_of:
+        app.add_exception_handler(error, lambda request, exc, s=status: reply(s, str(exc)))
+
+    async def database_errors(request: Request, exc: Exception) -> JSONResponse:
+        if _database_down(exc):
+            return reply(503, "the database is unavailable; the request was not carried out. "
+                              "Try again shortly")
+        raise exc
+
+    app.add_exception_handler(sa.exc.DBAPIError, database_errors)
+    app.add_exception_handler(sa.exc.TimeoutError, database_errors)
+    app.add_exception_handler(ClusterError, database_errors)
+
+
+def _add_body_limit(app: FastAPI, max_bytes: int) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_bytes:
+            return JSONResponse(status_code=413, content={
+                "detail": f"request body of {int(length):,} bytes is over the limit of "
+                          f"{max_bytes:,} bytes"})
+        return await call_next(request)

@@ -135,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     boundaries.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09")
     boundaries.set_defaults(handler=cmd_load_files, kind="zones")
 
+    keys = commands.add_parser("keys", help="API keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create_key = keys_commands.add_parser("create", help="make a new API key and print it once")
+    create_key.add_argument("--role", required=True, choices=("dispatcher", "planner", "admin"))
+    create_key.add_argument("--name", help="who or what the key is for")
+    create_key.set_defaults(handler=cmd_keys_create)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
     db = commands.add_parser("db", help="the database: the embedded local cluster or DATABASE_URL")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("up", help="start the embedded cluster (unless DATABASE_URL is set) "
@@ -282,6 +295,25 @@ def _database(settings: Settings) -> Iterator:
         yield engine
     finally:
         engine.dispose()
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from zones import records
+
+    with _database(settings) as engine, engine.begin() as conn:
+        key = records.create_api_key(conn, args.role, args.name)
+    print(key)
+    print(f"a {args.role} key; it is shown only now (the database keeps its hash). Send it as "
+          f"the X-API-Key header.", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run("api:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info")
+    return 0
 
 
 def cmd_db_up(args: argparse.Namespace, settings: Settings) -> int:

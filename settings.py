@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("DATABASE_URL", "PATROL_DATABASE_URL"),
         description="PostgreSQL + PostGIS server; unset: the embedded cluster in pg_dir")
     pg_dir: Path = Field(DATA_DIR / "pg", description="where the embedded cluster lives")
+    auto_dispatch_level: int = Field(2, ge=0, le=5, description="priorities 1..this are "
+                                     "dispatched automatically (1 is most urgent)")
+    dispatch_candidates: int = Field(5, ge=1, le=50, description="ranked units shown per incident")
+    stale_position_s: PositiveFloat = Field(120.0, description="older GPS fixes place a unit at "
+                                            "its home station, seconds")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body, bytes")
     station_tiers: dict[str, Literal[1, 3, 5]] = Field(
         default_factory=dict, description='response tier (minutes) by station kind, overriding '
         'the defaults, e.g. PATROL_STATION_TIERS=\'{"sub_bureau": 5}\'')

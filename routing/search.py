@@ -7,6 +7,8 @@ from datetime import time
 from enum import Enum
 
 import numpy as np
+import shapely
+import shapely.ops
 from numpy.typing import NDArray
 
 from routing.compiled import RoadGraph
@@ -85,13 +87,46 @@ class Ranked:
     metres: float
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Candidates ranked by drive time to a target, with what is needed to draw their routes."""
+
+    graph: RoadGraph
+    target: Snap
+    candidates: list[Snap]
+    top: list[Ranked]
+    weights: Weights
+    pred_edge: NDArray[np.int32]  # reverse search: the edge leaving each node toward the target
+    best_node: NDArray[np.int32]  # the node through which each candidate is fastest (-1: direct)
+
+    def route(self, index: int) -> NDArray[np.float64]:
+        """The route of candidate ``index`` to the target as WGS-84 (lon, lat) vertices."""
+        graph, cand, target = self.graph, self.candidates[index], self.target
+        node = int(self.best_node[index])
+        if node < 0:  # along the shared road, without passing a node
+            pieces = [_along_road(graph, cand.edge, cand.fraction, target.fraction)]
+        else:
+            pieces = [_leave(graph, cand, node)]
+            while self.pred_edge[node] >= 0:
+                e = int(self.pred_edge[node])
+                pieces.append(graph.edge_lines[e])
+                node = int(graph.edge_head[e])
+            pieces.append(_enter(graph, target, node))
+        xy = np.concatenate([np.asarray(p.coords) for p in pieces if not p.is_empty])
+        lon, lat = graph.to_lonlat.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+
 def rank_to(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
             limit_s: float = np.inf, weights: Weights | None = None) -> list[Ranked]:
-    """The ``k`` candidates with the shortest drive time *to* ``target``, fastest first.
+    """The ``k`` candidates with the shortest drive time *to* ``target``, fastest first."""
+    return rank(graph, target, candidates, k=k, limit_s=limit_s, weights=weights).top
 
-    One reverse search from the target that stops once the k best are final. Candidates not
-    reachable within ``limit_s`` are left out.
-    """
+
+def rank(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
+         limit_s: float = np.inf, weights: Weights | None = None) -> Ranking:
+    """Rank candidates by drive time to ``target``: one reverse search from the target that stops
+    once the k best are final. Candidates not reachable within ``limit_s`` are left out."""
     weights = weights or Weights.free_flow(graph)
     n_cand = len(candidates)
     best_s = np.full(n_cand, np.inf)
@@ -100,11 +135,43 @@ def rank_to(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
         best_s[c], best_m[c] = direct_seconds(graph, cand, target, weights.forward)
     tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, candidates, weights)
     entries = target.arrivals(graph, weights.forward)
-    _run(graph, Direction.ARRIVE, weights, entries, limit_s,
-         targets=(tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m), k=max(1, min(k, n_cand)))
+    best_node = np.full(n_cand, -1, np.int32)
+    if n_cand:
+        _, _, _, pred, _ = _run(graph, Direction.ARRIVE, weights, entries, limit_s,
+                                targets=(tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m,
+                                         best_node), k=max(1, min(k, n_cand)))
+    else:
+        pred = np.full(graph.n_nodes, -1, np.int32)
     order = np.argsort(best_s, kind="stable")[:k]
-    return [Ranked(int(c), float(best_s[c]), float(best_m[c])) for c in order
-            if np.isfinite(best_s[c])]
+    top = [Ranked(int(c), float(best_s[c]), float(best_m[c])) for c in order
+           if np.isfinite(best_s[c])]
+    return Ranking(graph, target, candidates, top, weights, pred, best_node)
+
+
+def _along_road(graph: RoadGraph, edge: int, start: float, end: float):
+    """The part of a road between two fractions of ``edge``, drawn from start to end."""
+    if end >= start:
+        return shapely.ops.substring(graph.edge_lines[edge], start, end, normalized=True)
+    twin = int(graph.edge_twin[edge])
+    return shapely.ops.substring(graph.edge_lines[twin], 1 - start, 1 - end, normalized=True)
+
+
+def _leave(graph: RoadGraph, snap: Snap, node: int):
+    """From the snapped point to ``node``, one of the ends of its road."""
+    if node == graph.edge_head[snap.edge]:
+        return shapely.ops.substring(graph.edge_lines[snap.edge], snap.fraction, 1,
+                                     normalized=True)
+    twin = int(graph.edge_twin[snap.edge])
+    return shapely.ops.substring(graph.edge_lines[twin], 1 - snap.fraction, 1, normalized=True)
+
+
+def _enter(graph: RoadGraph, snap: Snap, node: int):
+    """From ``node``, one of the ends of the target's road, to the snapped target."""
+    if node == graph.edge_tail[snap.edge]:
+        return shapely.ops.substring(graph.edge_lines[snap.edge], 0, snap.fraction,
+                                     normalized=True)
+    twin = int(graph.edge_twin[snap.edge])
+    return shapely.ops.substring(graph.edge_lines[twin], 0, 1 - snap.fraction, normalized=True)
 
 
 @dataclass(frozen=True)
@@ -186,8 +253,8 @@ def _run(graph: RoadGraph, direction: Direction, weights: Weights,
                  else np.asarray(labels, np.int64))
     if targets is None:
         tgt_indptr = np.zeros(graph.n_nodes + 1, np.int64)
-        targets = (tgt_indptr, _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F.copy(), _EMPTY_F.copy())
-    tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m = targets
-    best_node = np.full(len(best_s), -1, np.int32)
+        targets = (tgt_indptr, _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F.copy(), _EMPTY_F.copy(),
+                   np.zeros(0, np.int32))
+    tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node = targets
     return dijkstra(indptr, neighbour, edge_id, seconds, metres, src_node, src_s, src_m,
                     src_label, float(limit_s), tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node, k)

@@ -5,13 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import os
+import tempfile
+import uuid
+
 import geopandas as gpd
 import networkx as nx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from routing.compiled import RoadGraph, compile_graph
 from routing.sources import ImportReport, read_drive_graph
 from routing.speeds import SpeedModel
+from zones.cluster import LocalCluster
+from zones.database import _with_psycopg
 
 PROJECT = Path(__file__).resolve().parents[1]
 OSM_DIR = PROJECT / "data" / "osm"
@@ -63,3 +71,38 @@ def wuhan_central_compiled(wuhan_central, tmp_path_factory) -> Path:
     from routing.compiled import save_graph
     return save_graph(wuhan_central.graph,
                       tmp_path_factory.mktemp("compiled") / "wuhan_central.graph.npz")
+
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    """URL of a database on the test server, used to create fresh databases."""
+    if os.environ.get("DATABASE_URL"):
+        yield _with_psycopg(os.environ["DATABASE_URL"])
+        return
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="patrol-test-pg-")))
+    try:
+        yield cluster.up()
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def fresh_database(server_url):
+    """Make empty databases (with PostGIS) on the test server; dropped after the test."""
+    admin = sa.create_engine(make_url(server_url).set(database="postgres"),
+                             isolation_level="AUTOCOMMIT")
+    made = []
+
+    def make() -> str:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

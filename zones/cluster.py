@@ -112,8 +112,10 @@ class LocalCluster:
 
     def _free_port(self) -> int:
         try:
-            saved = self.port
+            saved = self.port  # keep the port across restarts: clients hold URLs with it
             with socket.socket() as probe:
+                # as PostgreSQL itself does, so that closed connections in TIME_WAIT don't count
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind(("127.0.0.1", saved))
             return saved
         except (ClusterError, OSError):

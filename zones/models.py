@@ -13,6 +13,7 @@ from datetime import datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index,
                         Integer, MetaData, SmallInteger, String, Text, UniqueConstraint, func, text)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4326
@@ -27,6 +28,8 @@ UNIT_KINDS = ("patrol_car", "motorcycle", "foot_patrol")
 UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty")
 HOTSPOT_CATEGORIES = ("school", "hospital", "mall", "metro_station", "transport_hub")
 INCIDENT_STATUSES = ("open", "dispatched", "arrived", "closed")
+ROLES = ("dispatcher", "planner", "admin")
+DECISION_MODES = ("auto", "override", "recommendation")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -154,6 +157,9 @@ class Incident(Base):
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"), index=True)
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    road_geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False))
+    input_crs: Mapped[str] = mapped_column(String(8), server_default=text("'wgs84'"))
+    unit_kind: Mapped[str] = mapped_column(String(16), server_default=text("'patrol_car'"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_zones.id", ondelete="SET NULL"))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
@@ -205,3 +211,35 @@ class CachedCircle(Base):
         CheckConstraint("owner_kind IN ('station', 'unit')", name="owner_kind"),
         CheckConstraint("direction IN ('depart', 'arrive')", name="direction"),
     )
+
+
+class ApiKey(Base):
+    """An API key (stored as its SHA-256 hash) and the role it grants."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+
+class DispatchDecision(Base):
+    """The audit of one dispatch decision: who asked, the candidates, what was chosen and why."""
+
+    __tablename__ = "dispatch_decisions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"),
+                                             index=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())
+    requested_by: Mapped[str | None] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))
+    chosen_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    candidates = mapped_column(JSONB, nullable=False)
+    __table_args__ = (CheckConstraint(_one_of("mode", DECISION_MODES), name="mode"),)

@@ -126,3 +126,22 @@ def test_congestion_slows_the_classes_it_names(wuhan_central, tmp_path):
     slow = reach(graph, snap, direction="depart", limit_s=300, weights=rush)
     assert len(slow.settled) < len(free.settled)
     assert np.all(slow.seconds[slow.settled] >= free.seconds[slow.settled] - 1e-9)
+
+
+def test_route_runs_from_the_unit_to_the_incident_and_takes_its_time(wuhan_central):
+    """The drawn route starts at the candidate, ends at the target, and driving its length at
+    the speeds of its edges takes the ranked time (checked on its length: metres match)."""
+    from routing.search import rank
+    graph = wuhan_central.graph
+    candidates = random_snaps(wuhan_central, 30, seed=21)
+    for target in random_snaps(wuhan_central, 5, seed=22):
+        ranking = rank(graph, target, candidates, k=3)
+        for item in ranking.top:
+            lonlat = ranking.route(item.index)
+            x, y = graph.to_metric.transform(lonlat[:, 0], lonlat[:, 1])
+            length = float(np.sum(np.hypot(np.diff(x), np.diff(y))))
+            assert length == pytest.approx(item.metres, rel=0.01, abs=1.0)
+            start = candidates[item.index].lonlat(graph)
+            end = target.lonlat(graph)
+            assert np.allclose(lonlat[0], start, atol=1e-6)
+            assert np.allclose(lonlat[-1], end, atol=1e-6)

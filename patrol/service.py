@@ -1,0 +1,268 @@
+"""The dispatch service: each operation in one database transaction, rules from ``patrol``,
+drive times from ``routing``, SQL from ``zones``. The HTTP layer only calls these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import sqlalchemy as sa
+
+from patrol import deadlines
+from patrol.dispatch import Candidate, DispatchPolicy, decide, ring_of
+from patrol.errors import Conflict, Invalid, NotFound
+from patrol.fleet import routing_positions  # noqa: F401  (the API places units with it too)
+from routing import RoadGraph, snap_point, snap_points, to_wgs84
+from routing.search import rank
+from zones import queries, records
+from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
+
+#: How many ranked units a claim may walk through when nearer ones are being claimed at once.
+CLAIM_DEPTH = 25
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """Everything the service needs besides the database."""
+
+    graph: RoadGraph
+    policy: DispatchPolicy = DispatchPolicy()
+    stale_after_s: float = 120.0
+    snap_limit_m: float = 500.0
+    deadlines_s: dict[int, int] = field(default_factory=lambda:
+                                        dict(deadlines.DEFAULT_ARRIVAL_DEADLINE_S))
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, lat: float,
+                     crs: str, category: str, priority: int, description: str | None,
+                     unit_kind: str, requested_by: str | None) -> dict:
+    """Store an incident, rank the available units by drive time to it, and dispatch the fastest
+    (or recommend it, below the auto-dispatch level). Returns the incident as the API shows it."""
+    _check_choice("unit kind", unit_kind, UNIT_KINDS)
+    graph = config.graph
+    lon_w, lat_w = (float(v) for v in to_wgs84(lon, lat, crs))
+    snap = snap_point(graph, lon_w, lat_w, limit_m=config.snap_limit_m)
+    road_lon, road_lat = snap.lonlat(graph)
+    with engine.begin() as conn:
+        where = queries.locate(conn, lon_w, lat_w)
+        incident_id, received_at = records.insert_incident(
+            conn, category=category, priority=priority, description=description, lon=lon_w,
+            lat=lat_w, road_lon=road_lon, road_lat=road_lat, input_crs=str(crs),
+            unit_kind=unit_kind, grid_id=where.grid_id, zone_id=where.zone_id,
+            station_id=where.station_id)
+        positions = routing_positions(records.available_units(conn, unit_kind), received_at,
+                                      config.stale_after_s)
+        unit_snaps, _ = snap_points(graph, [p.lon for p in positions],
+                                    [p.lat for p in positions], limit_m=config.snap_limit_m)
+        placed = [(p, s) for p, s in zip(positions, unit_snaps) if s is not None]
+        depth = max(config.policy.candidates, CLAIM_DEPTH)
+        ranking = rank(graph, snap, [s for _, s in placed], k=depth)
+        ranked = [Candidate(placed[r.index][0].unit_id, placed[r.index][0].callsign, r.seconds,
+                            r.metres, placed[r.index][0].at_home_station) for r in ranking.top]
+        auto = priority <= config.policy.auto_dispatch_level
+        claimable = (records.claim_first(conn, [c.unit_id for c in ranked]) if auto
+                     else {c.unit_id for c in ranked})
+        decision = decide(priority, ranked, claimable, config.policy)
+        shown = ranked[:config.policy.candidates]
+        if decision.chosen is not None and decision.mode == "auto":
+            records.assign(conn, incident_id, decision.chosen.unit_id, decision.chosen.seconds)
+        records.record_decision(
+            conn, incident_id=incident_id, requested_by=requested_by, mode=decision.mode,
+            chosen_unit_id=decision.chosen.unit_id if decision.chosen else None,
+            reason=decision.reason, candidates=[c.as_dict() for c in ranked])
+        view = _incident_view(conn, config, incident_id)
+    view["candidates"] = [c.as_dict() for c in shown]
+    view["decision"] = {"mode": decision.mode, "reason": decision.reason,
+                        "unit_id": decision.chosen.unit_id if decision.chosen else None}
+    if decision.chosen is not None:
+        index = next(r.index for r in ranking.top
+                     if placed[r.index][0].unit_id == decision.chosen.unit_id)
+        view["route"] = _route_feature(ranking.route(index), decision.chosen)
+    return view
+
+
+def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, unit_id: int,
+                requested_by: str | None) -> dict:
+    """A dispatcher's override: give ``unit_id`` to the incident (releasing any unit it had)."""
+    with engine.begin() as conn:
+        status = _locked_incident(conn, incident_id)
+        if status not in ("open", "dispatched"):
+            raise Conflict(f"incident {incident_id} is {status}; only open or dispatched "
+                           f"incidents can be assigned a unit")
+        unit_status = records.lock_unit(conn, unit_id)
+        if unit_status is None:
+            raise NotFound(f"no unit {unit_id}")
+        if records.unit_of_incident(conn, incident_id) == unit_id:
+            raise Conflict(f"unit {unit_id} is already assigned to incident {incident_id}")
+        if unit_status != "available":
+            busy = records.unit(conn, unit_id)["incident_id"]
+            where = f" to incident {busy}" if busy else ""
+            raise Conflict(f"unit {unit_id} is {unit_status}{where}, not available")
+        records.release(conn, incident_id)
+        eta = _eta(conn, config, incident_id, unit_id)
+        records.assign(conn, incident_id, unit_id, eta)
+        records.record_decision(conn, incident_id=incident_id, requested_by=requested_by,
+                                mode="override", chosen_unit_id=unit_id,
+                                reason="assigned by a dispatcher", candidates=[])
+        return _incident_view(conn, config, incident_id)
+
+
+def mark_arrived(engine: sa.Engine, config: DispatchConfig, incident_id: int) -> dict:
+    """The assigned unit is on scene."""
+    with engine.begin() as conn:
+        status = _locked_incident(conn, incident_id)
+        if status != "dispatched":
+            raise Conflict(f"incident {incident_id} is {status}; only a dispatched incident can "
+                           f"be marked arrived")
+        records.set_incident_status(conn, incident_id, "arrived")
+        unit_id = records.unit_of_incident(conn, incident_id)
+        if unit_id is not None:
+            records.set_unit_status(conn, unit_id, "on_scene")
+        return _incident_view(conn, config, incident_id)
+
+
+def close_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int) -> dict:
+    """Close an incident; its unit becomes available again."""
+    with engine.begin() as conn:
+        status = _locked_incident(conn, incident_id)
+        if status == "closed":
+            raise Conflict(f"incident {incident_id} is already closed")
+        records.release(conn, incident_id)
+        records.set_incident_status(conn, incident_id, "closed")
+        return _incident_view(conn, config, incident_id)
+
+
+def get_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int) -> dict:
+    with engine.connect() as conn:
+        view = _incident_view(conn, config, incident_id)
+        view["decisions"] = records.decisions(conn, incident_id)
+        return view
+
+
+def list_incidents(engine: sa.Engine, config: DispatchConfig, *, status: str | None,
+                   zone_id: int | None, since: datetime | None, until: datetime | None,
+                   limit: int) -> list[dict]:
+    if status is not None:
+        _check_choice("status", status, INCIDENT_STATUSES)
+    with engine.connect() as conn:
+        rows = records.list_incidents(conn, status=status, zone_id=zone_id, since=since,
+                                      until=until, limit=limit)
+    moment = now()
+    return [_with_warning(row, config, moment) for row in rows]
+
+
+def move_units(engine: sa.Engine, fixes: list[dict]) -> int:
+    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]; all or none (unknown unit: 404)."""
+    moment = now()
+    rows = []
+    for fix in fixes:
+        lon, lat = (float(v) for v in to_wgs84(fix["lon"], fix["lat"], fix["crs"]))
+        at = fix["timestamp"]
+        if at.tzinfo is None:
+            raise Invalid(f"timestamp {at.isoformat()} of unit {fix['unit_id']} has no time "
+                          f"zone; send e.g. 2026-11-21T08:00:00+08:00")
+        if at > moment + timedelta(seconds=60):
+            raise Invalid(f"timestamp {at.isoformat()} of unit {fix['unit_id']} is in the future")
+        rows.append({"id": fix["unit_id"], "lon": lon, "lat": lat, "at": at})
+    with engine.begin() as conn:
+        ids = [r["id"] for r in rows]
+        missing = sorted(set(ids) - records.existing_unit_ids(conn, ids))
+        if missing:
+            raise NotFound(f"no unit {', '.join(map(str, missing))}; nothing was stored")
+        return records.move_units(conn, rows)
+
+
+def set_unit_status(engine: sa.Engine, unit_id: int, status: str) -> dict:
+    """Change a unit's status by hand. Dispatch owns "dispatched"; an assigned unit can only be
+    en route or on scene until its incident is closed or reassigned."""
+    _check_choice("status", status, UNIT_STATUSES)
+    with engine.begin() as conn:
+        current = records.lock_unit(conn, unit_id)
+        if current is None:
+            raise NotFound(f"no unit {unit_id}")
+        incident_id = records.unit(conn, unit_id)["incident_id"]
+        if status == "dispatched":
+            raise Conflict("units are dispatched by assigning them to an incident")
+        if incident_id is not None and status in ("available", "off_duty"):
+            raise Conflict(f"unit {unit_id} is assigned to incident {incident_id}; close or "
+                           f"reassign the incident first")
+        if incident_id is None and status in ("en_route", "on_scene"):
+            raise Conflict(f"unit {unit_id} has no incident to be {status.replace('_', ' ')} to")
+        records.set_unit_status(conn, unit_id, status)
+        return records.unit(conn, unit_id)
+
+
+def get_unit(engine: sa.Engine, unit_id: int) -> dict:
+    with engine.connect() as conn:
+        found = records.unit(conn, unit_id)
+    if found is None:
+        raise NotFound(f"no unit {unit_id}")
+    return found
+
+
+def list_units(engine: sa.Engine, *, status: str | None, kind: str | None,
+               near: tuple[float, float, float] | None, limit: int) -> list[dict]:
+    if status is not None:
+        _check_choice("status", status, UNIT_STATUSES)
+    if kind is not None:
+        _check_choice("unit kind", kind, UNIT_KINDS)
+    with engine.connect() as conn:
+        return records.list_units(conn, status=status, kind=kind, near=near, limit=limit)
+
+
+def _incident_view(conn: sa.Connection, config: DispatchConfig, incident_id: int) -> dict:
+    row = records.incident(conn, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return _with_warning(row, config, now())
+
+
+def _with_warning(row: dict, config: DispatchConfig, moment: datetime) -> dict:
+    row = dict(row)
+    row["deadline_seconds"] = deadlines.deadline_seconds(row["priority"], config.deadlines_s)
+    row["warning"] = deadlines.warning(row["priority"], row["received_at"], moment, row["status"],
+                                       config.deadlines_s)
+    if row.get("eta_seconds") is not None:
+        row["eta_ring"] = ring_of(row["eta_seconds"])
+    return row
+
+
+def _locked_incident(conn: sa.Connection, incident_id: int) -> str:
+    status = records.lock_incident(conn, incident_id)
+    if status is None:
+        raise NotFound(f"no incident {incident_id}")
+    return status
+
+
+def _eta(conn: sa.Connection, config: DispatchConfig, incident_id: int, unit_id: int
+         ) -> float | None:
+    """Drive time (seconds) of one unit to an incident, None when it cannot be placed."""
+    row = records.incident(conn, incident_id)
+    unit = records.unit(conn, unit_id)
+    if unit["lon"] is None:
+        return None
+    target = snap_point(config.graph, row["road_lon"], row["road_lat"],
+                        limit_m=config.snap_limit_m)
+    (start,), _ = snap_points(config.graph, unit["lon"], unit["lat"], limit_m=config.snap_limit_m)
+    if start is None:
+        return None
+    top = rank(config.graph, target, [start], k=1).top
+    return top[0].seconds if top else None
+
+
+def _route_feature(lonlat: np.ndarray, chosen: Candidate) -> dict:
+    return {"type": "Feature",
+            "geometry": {"type": "LineString",
+                         "coordinates": np.round(lonlat, 7).tolist()},
+            "properties": {"unit_id": chosen.unit_id, "eta_seconds": round(chosen.seconds, 1),
+                           "distance_m": round(chosen.metres, 1)}}
+
+
+def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise Invalid(f"unknown {what} {value!r}; use one of {', '.join(allowed)}")

@@ -1,0 +1,111 @@
+"""Correctness under concurrency (two worker processes) and recovery from a database outage."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api import create_app
+from settings import Settings
+from zones.cluster import LocalCluster
+
+from conftest import PROJECT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_fifty_simultaneous_incidents_never_share_a_unit(city, wuhan_central_compiled, tmp_path):
+    """Two uvicorn worker processes, 50 incidents at once, 20 units: 20 get a unit, each a
+    different one, 30 stay open, and all 50 are stored."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": city.url, "PATROL_GRAPH": str(wuhan_central_compiled)}
+    log = tmp_path / "server.log"
+    log_file = open(log, "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--workers", "2",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+            time.sleep(0.5)
+        with city.engine.connect() as conn:
+            available = conn.execute(sa.text(
+                "SELECT count(*) FROM units WHERE status = 'available'")).scalar()
+            before = conn.execute(sa.text("SELECT count(*) FROM incidents")).scalar()
+        assert available == 20
+        rng = np.random.default_rng(9)
+        bodies = [{"lon": float(rng.uniform(114.26, 114.29)),
+                   "lat": float(rng.uniform(30.59, 30.61)), "category": "fight", "priority": 1}
+                  for _ in range(50)]
+
+        def send(body):
+            return httpx.post(f"{base}/incidents", json=body, timeout=60,
+                              headers=city.headers("dispatcher"))
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            replies = list(pool.map(send, bodies))
+        assert [r.status_code for r in replies] == [201] * 50, [r.text for r in replies][:3]
+        units = [r.json()["unit_id"] for r in replies if r.json()["unit_id"] is not None]
+        assert len(units) == 20 and len(set(units)) == 20
+        with city.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM incidents")).scalar() == before + 50
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM assignments WHERE released_at IS NULL")).scalar() == 20
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM units WHERE status = 'available'")).scalar() == 0
+        for reply in replies:
+            httpx.post(f"{base}/incidents/{reply.json()['id']}/close",
+                       headers=city.headers("dispatcher"), timeout=30)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log_file.close()
+
+
+def test_database_outage_gives_503_then_recovers(wuhan_central):
+    """Stop the database under a running app: 503 with a message; start it: requests work
+    again without restarting the app."""
+    from tests_api_support import make_city
+    parent = Path(tempfile.mkdtemp(prefix="patrol-outage-"))
+    parent.chmod(0o755)
+    cluster = LocalCluster(parent / "pg")
+    try:
+        city = make_city(cluster.up(), wuhan_central.graph, fleet=3)
+        settings = Settings(**{"DATABASE_URL": city.url})
+        with TestClient(create_app(settings, graph=wuhan_central.graph)) as client:
+            headers = city.headers("dispatcher")
+            body = {"lon": 114.26897, "lat": 30.60743, "category": "theft", "priority": 1}
+            assert client.post("/incidents", json=body, headers=headers).status_code == 201
+            cluster.down()
+            reply = client.post("/incidents", json=body, headers=headers)
+            assert reply.status_code == 503 and "database is unavailable" in reply.text
+            assert client.get("/incidents", headers=headers).status_code == 503
+            assert client.get("/health").status_code == 503
+            cluster.up()
+            reply = client.get("/incidents", headers=headers)
+            assert reply.status_code == 200 and len(reply.json()) == 1
+            assert client.post("/incidents", json=body, headers=headers).status_code == 201
+        city.engine.dispose()
+    finally:
+        cluster.destroy()

@@ -1,0 +1,54 @@
+"""Builders shared by the API tests (importable, unlike conftest modules)."""
+
+from __future__ import annotations
+
+
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from conftest import POI_DIR, WUHAN_CENTRAL_BBOX
+from zones import records
+from zones.loading import load_generated_grid, load_hotspots, load_stations
+from zones.migrate import upgrade
+
+FLEET = 20
+
+
+@dataclass
+class City:
+    url: str
+    engine: sa.Engine
+    keys: dict[str, str]
+    unit_ids: list[int]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
+
+
+def make_city(url: str, graph, fleet: int = FLEET) -> City:
+    upgrade(url)
+    engine = sa.create_engine(url)
+    load_stations(engine, POI_DIR / "police.geojson", crs="gcj02")
+    load_hotspots(engine, POI_DIR / "hospitals_grade3a.geojson", category="hospital",
+                  crs="gcj02")
+    load_generated_grid(engine, graph)
+    west, south, east, north = WUHAN_CENTRAL_BBOX
+    with engine.begin() as conn:
+        stations = conn.execute(sa.text(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM stations WHERE kind = 'police_station' "
+            "AND ST_X(geom) BETWEEN :w AND :e AND ST_Y(geom) BETWEEN :s AND :n ORDER BY id"),
+            {"w": west + 0.005, "e": east - 0.005, "s": south + 0.005, "n": north - 0.005}).all()
+        rng = np.random.default_rng(0)
+        chosen = [stations[i] for i in rng.choice(len(stations), fleet, replace=True)]
+        records.create_units(conn, [
+            {"callsign": f"TEST-{n:03d}", "kind": "patrol_car", "home_station_id": sid,
+             "lon": lon + rng.normal(0, 0.002), "lat": lat + rng.normal(0, 0.002),
+             "simulated": True} for n, (sid, lon, lat) in enumerate(chosen)])
+        keys = {role: records.create_api_key(conn, role, f"test {role}")
+                for role in ("dispatcher", "planner", "admin")}
+        unit_ids = list(conn.execute(sa.text("SELECT id FROM units ORDER BY id")).scalars())
+    return City(url, engine, keys, unit_ids)
+
+
