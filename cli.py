@@ -142,10 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", help="who or what the key is for")
     create_key.set_defaults(handler=cmd_keys_create)
 
+    fleet = commands.add_parser("fleet", help="the simulated demo fleet (marked simulated)")
+    fleet_commands = fleet.add_subparsers(dest="fleet_command", required=True)
+    fleet_create = fleet_commands.add_parser("create", parents=[network],
+                                             help="make simulated patrol cars at the stations")
+    fleet_create.add_argument("--count", type=int, default=500)
+    fleet_create.set_defaults(handler=cmd_fleet_create)
+    fleet_sim = fleet_commands.add_parser("simulate", parents=[network],
+                                          help="move the simulated cars and report them to the API")
+    fleet_sim.add_argument("--api", default="http://127.0.0.1:8000", help="the API's base URL")
+    fleet_sim.add_argument("--key", required=True, help="a dispatcher or admin API key")
+    fleet_sim.add_argument("--interval", type=float, default=5.0, help="seconds between reports")
+    fleet_sim.add_argument("--ticks", type=int, help="stop after this many reports")
+    fleet_sim.set_defaults(handler=cmd_fleet_simulate)
+
     serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="the database: the embedded local cluster or DATABASE_URL")
@@ -308,11 +323,40 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_fleet_create(args: argparse.Namespace, settings: Settings) -> int:
+    from patrol.simulator import create_fleet
+
+    if args.count < 1:
+        raise UsageError(f"--count must be at least 1, got {args.count}")
+    graph = _open(args, settings, _speed_model(args, settings))
+    with _database(settings) as engine:
+        added = create_fleet(engine, graph, args.count)
+    print(f"simulated fleet: {added} patrol cars added ({args.count - added} already there); "
+          f"all marked simulated")
+    return 0
+
+
+def cmd_fleet_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
+    from patrol.simulator import simulate
+
+    graph = _open(args, settings, _speed_model(args, settings))
+    try:
+        simulate(args.api, args.key, graph, interval_s=args.interval, ticks=args.ticks)
+    except httpx.HTTPStatusError as exc:
+        raise UsageError(f"the API refused the fleet's report: {exc.response.status_code} "
+                         f"{exc.response.text}") from None
+    except httpx.HTTPError as exc:
+        raise UsageError(f"cannot reach the API at {args.api} ({exc})") from None
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run("api:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+                workers=args.workers, log_level="info", access_log=args.access_log)
     return 0
 
 

@@ -3,6 +3,7 @@ drive times from ``routing``, SQL from ``zones``. The HTTP layer only calls thes
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -22,6 +23,27 @@ from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
 CLAIM_DEPTH = 25
 
 
+class SnapCache:
+    """Snaps of recent unit positions: units report the same position until they move, and
+    every incident ranks all of them. Bounded; cleared when full."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self.capacity = capacity
+        self._snaps: dict[tuple[float, float], object] = {}
+        self._lock = threading.Lock()  # requests run on several threads
+
+    def snap(self, graph: RoadGraph, points: list[tuple[float, float]], limit_m: float) -> list:
+        with self._lock:
+            missing = [p for p in points if p not in self._snaps]
+            if missing:
+                if len(self._snaps) + len(missing) > self.capacity:
+                    self._snaps.clear()
+                found, _ = snap_points(graph, [p[0] for p in missing], [p[1] for p in missing],
+                                       limit_m=limit_m)
+                self._snaps.update(zip(missing, found))
+            return [self._snaps[p] for p in points]
+
+
 @dataclass(frozen=True)
 class DispatchConfig:
     """Everything the service needs besides the database."""
@@ -32,6 +54,7 @@ class DispatchConfig:
     snap_limit_m: float = 500.0
     deadlines_s: dict[int, int] = field(default_factory=lambda:
                                         dict(deadlines.DEFAULT_ARRIVAL_DEADLINE_S))
+    snaps: SnapCache = field(default_factory=SnapCache)
 
 
 def now() -> datetime:
@@ -57,8 +80,8 @@ def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, l
             station_id=where.station_id)
         positions = routing_positions(records.available_units(conn, unit_kind), received_at,
                                       config.stale_after_s)
-        unit_snaps, _ = snap_points(graph, [p.lon for p in positions],
-                                    [p.lat for p in positions], limit_m=config.snap_limit_m)
+        unit_snaps = config.snaps.snap(graph, [(p.lon, p.lat) for p in positions],
+                                       config.snap_limit_m)
         placed = [(p, s) for p, s in zip(positions, unit_snaps) if s is not None]
         depth = max(config.policy.candidates, CLAIM_DEPTH)
         ranking = rank(graph, snap, [s for _, s in placed], k=depth)

@@ -129,11 +129,10 @@ def rank(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
     once the k best are final. Candidates not reachable within ``limit_s`` are left out."""
     weights = weights or Weights.free_flow(graph)
     n_cand = len(candidates)
-    best_s = np.full(n_cand, np.inf)
-    best_m = np.full(n_cand, np.inf)
-    for c, cand in enumerate(candidates):
-        best_s[c], best_m[c] = direct_seconds(graph, cand, target, weights.forward)
-    tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, candidates, weights)
+    edge = np.fromiter((c.edge for c in candidates), np.int64, n_cand)
+    frac = np.fromiter((c.fraction for c in candidates), np.float64, n_cand)
+    best_s, best_m = _direct_to(graph, edge, frac, target, weights.forward)
+    tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, edge, frac, weights.forward)
     entries = target.arrivals(graph, weights.forward)
     best_node = np.full(n_cand, -1, np.int32)
     if n_cand:
@@ -220,20 +219,33 @@ def best_source_at(graph: RoadGraph, result: Territories, points: list[Snap]
     return best_source, best_seconds
 
 
-def _candidate_csr(graph: RoadGraph, candidates: list[Snap], weights: Weights):
-    """Candidates grouped by the node each can drive to first, with the time to get there."""
-    nodes, ids, secs, metres = [], [], [], []
-    for c, cand in enumerate(candidates):
-        for node, s, m in cand.departures(graph, weights.forward):
-            nodes.append(node)
-            ids.append(c)
-            secs.append(s)
-            metres.append(m)
-    nodes_a = np.array(nodes, np.int64)
-    order = np.argsort(nodes_a, kind="stable")
-    indptr = np.searchsorted(nodes_a[order], np.arange(graph.n_nodes + 1)).astype(np.int64)
-    return (indptr, np.array(ids, np.int64)[order], np.array(secs)[order],
-            np.array(metres)[order])
+def _direct_to(graph: RoadGraph, edge: NDArray, frac: NDArray, target: Snap,
+               w: NDArray) -> tuple[NDArray, NDArray]:
+    """Seconds and metres from points on ``edge`` at ``frac`` to the target without leaving
+    their road (inf unless they share the target's road and may drive toward it)."""
+    seconds = np.full(len(edge), np.inf)
+    metres = np.full(len(edge), np.inf)
+    for i in np.flatnonzero(edge == target.edge):
+        seconds[i], metres[i] = direct_seconds(graph, Snap(int(edge[i]), float(frac[i]), 0.0),
+                                               target, w)
+    return seconds, metres
+
+
+def _candidate_csr(graph: RoadGraph, edge: NDArray, frac: NDArray, w: NDArray):
+    """Candidates grouped by the node each can drive to first, with the time to get there:
+    along its edge to the head, and on a two-way road along the twin to the tail."""
+    ids = np.arange(len(edge))
+    twin = graph.edge_twin[edge]
+    two_way = twin >= 0
+    nodes = np.concatenate([graph.edge_head[edge], graph.edge_tail[edge[two_way]]])
+    cand = np.concatenate([ids, ids[two_way]])
+    secs = np.concatenate([(1 - frac) * w[edge], frac[two_way] * w[twin[two_way]]])
+    metres = np.concatenate([(1 - frac) * graph.edge_metres[edge],
+                             frac[two_way] * graph.edge_metres[twin[two_way]]])
+    order = np.argsort(nodes, kind="stable")
+    indptr = np.zeros(graph.n_nodes + 1, np.int64)
+    np.cumsum(np.bincount(nodes, minlength=graph.n_nodes), out=indptr[1:])
+    return indptr, cand[order].astype(np.int64), secs[order], metres[order]
 
 
 def _run(graph: RoadGraph, direction: Direction, weights: Weights,

@@ -1,18 +1,48 @@
 #!/usr/bin/env bash
-# Set up, then run the main job on the real Wuhan data: start the embedded PostGIS database (or
-# use DATABASE_URL), load Wuhan's stations, hotspots, grid and patrol zones, and compute 1/3/5-minute
-# response circles around the Beihu Street police station (北湖街派出所, Jianghan district).
+# Set up, then run the main job on the embedded default: start the local PostGIS database (or
+# use DATABASE_URL), load Wuhan (stations, hotspots, grid cells, patrol zones), create a
+# simulated fleet of 500 patrol cars (marked simulated), write response circles around the
+# Beihu Street police station, and serve the dispatch API on http://127.0.0.1:8000 while the
+# simulator moves the cars along the roads. Ctrl-C stops the service.
 # The first run compiles the Wuhan road graph (about 30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+P=.venv/bin/patrol
+PORT=${PORT:-8000}
 mkdir -p out
-.venv/bin/patrol db up
-.venv/bin/patrol load wuhan 2>/dev/null
-STATION=114.26897,30.60743   # WGS-84
-.venv/bin/patrol circles --at "$STATION" --minutes 1,3,5 -o out/circles_beihu.geojson
-.venv/bin/patrol circles --at "$STATION" --minutes 1,3,5 --arrive -o out/arrive_beihu.geojson
-echo "police stations fastest to reach the point (demo data: Amap POIs, GCJ-02):"
-.venv/bin/patrol nearest --at "$STATION" --from data/poi/police.geojson --from-crs gcj02 -k 3 \
-    2>/dev/null | .venv/bin/python -m json.tool --no-ensure-ascii
-echo "response circles written to out/circles_beihu.geojson and out/arrive_beihu.geojson"
+$P db up
+$P load wuhan 2>/dev/null
+$P fleet create --count 500
+STATION=114.26897,30.60743   # 北湖街派出所, WGS-84
+$P circles --at "$STATION" --minutes 1,3,5 -o out/circles_beihu.geojson
+$P circles --at "$STATION" --minutes 1,3,5 --arrive -o out/arrive_beihu.geojson
+
+DISPATCHER=$($P keys create --role dispatcher --name demo 2>/dev/null)
+PLANNER=$($P keys create --role planner --name demo 2>/dev/null)
+ADMIN=$($P keys create --role admin --name demo 2>/dev/null)
+
+$P serve --port "$PORT" --workers 2 &
+SERVER=$!
+trap 'kill $SIM $SERVER 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 120); do
+    curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+    sleep 1
+done
+$P fleet simulate --api "http://127.0.0.1:$PORT" --key "$DISPATCHER" &
+SIM=$!
+cat <<INFO
+
+The dispatch API is live at http://127.0.0.1:$PORT (docs: http://127.0.0.1:$PORT/docs).
+500 simulated patrol cars report their positions every 5 s.
+API keys (send as the X-API-Key header):
+  dispatcher: $DISPATCHER
+  planner:    $PLANNER
+  admin:      $ADMIN
+Try an incident at Jianghan Road, in GCJ-02 as a phone app would send it:
+  curl -s -X POST http://127.0.0.1:$PORT/incidents -H "X-API-Key: $DISPATCHER" \\
+       -H 'Content-Type: application/json' \\
+       -d '{"lon": 114.2861, "lat": 30.5803, "crs": "gcj02", "category": "theft", "priority": 1}'
+Response circles: out/circles_beihu.geojson and out/arrive_beihu.geojson. Ctrl-C stops.
+INFO
+wait $SERVER

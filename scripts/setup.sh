@@ -19,7 +19,7 @@ apt_install() {
 }
 
 # PostgreSQL 15 + PostGIS for the embedded default database (it runs as the postgres user).
-apt_install postgresql-15-postgis-3
+apt_install postgresql-15-postgis-3 curl
 
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
     apt_install python3-venv
