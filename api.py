@@ -25,6 +25,7 @@ from patrol.dispatch import DispatchPolicy, ring_of
 from patrol.errors import Conflict, Invalid, NotFound
 from routing import (Direction, RoadGraph, RoutingError, SpeedModel, open_graph, reach, rings,
                      snap_point, snap_points, to_wgs84)
+from routing.baseline import NetworkxRanker
 from routing.circles import rings_geojson
 from routing.search import rank
 from settings import Settings
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
             graph=road_graph,
             policy=DispatchPolicy(auto_dispatch_level=settings.auto_dispatch_level,
                                   candidates=settings.dispatch_candidates),
-            stale_after_s=settings.stale_position_s, snap_limit_m=settings.snap_limit_m)
+            stale_after_s=settings.stale_position_s, snap_limit_m=settings.snap_limit_m,
+            baseline=NetworkxRanker(road_graph) if settings.ranking == "networkx" else None)
         yield
         engine.dispose()
 
@@ -310,7 +312,7 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
         stations = records.stations_near(conn, lon, lat, 10_000)
         units_rows = records.available_units(conn, "patrol_car")
     target = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
-    positions = service.routing_positions(units_rows, service.now(), config.stale_after_s)
+    positions = service.routing_positions(units_rows, config.stale_after_s)
     points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]
               + [(("unit", p.unit_id, p.callsign, "patrol_car"), p.lon, p.lat)
                  for p in positions])

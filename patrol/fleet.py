@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -17,18 +18,15 @@ class UnitPosition:
     at_home_station: bool
 
 
-def routing_positions(rows: list[tuple], now: datetime, stale_after_s: float) -> list[UnitPosition]:
-    """Rows (id, callsign, lon, lat, fix time, home lon, home lat) → positions to route from.
+def routing_positions(units: dict[str, np.ndarray], stale_after_s: float) -> list[UnitPosition]:
+    """Available units (arrays, see ``zones.records.available_units``) → positions to route from.
 
     A fix older than ``stale_after_s`` seconds (or none) places the unit at its home station; a
     unit with neither a fresh fix nor a home station cannot be placed and is left out.
     """
-    positions = []
-    for unit_id, callsign, lon, lat, fixed_at, home_lon, home_lat in rows:
-        fresh = (lon is not None and fixed_at is not None
-                 and (now - fixed_at).total_seconds() <= stale_after_s)
-        if fresh:
-            positions.append(UnitPosition(unit_id, callsign, lon, lat, False))
-        elif home_lon is not None:
-            positions.append(UnitPosition(unit_id, callsign, home_lon, home_lat, True))
-    return positions
+    fresh = ~np.isnan(units["lon"]) & (units["age_s"] <= stale_after_s)
+    lon = np.where(fresh, units["lon"], units["home_lon"])
+    lat = np.where(fresh, units["lat"], units["home_lat"])
+    placed = np.flatnonzero(~np.isnan(lon))
+    return [UnitPosition(int(units["id"][i]), str(units["callsign"][i]), float(lon[i]),
+                         float(lat[i]), not bool(fresh[i])) for i in placed]

@@ -55,6 +55,7 @@ class DispatchConfig:
     deadlines_s: dict[int, int] = field(default_factory=lambda:
                                         dict(deadlines.DEFAULT_ARRIVAL_DEADLINE_S))
     snaps: SnapCache = field(default_factory=SnapCache)
+    baseline: object | None = None  # a routing.baseline.NetworkxRanker: benchmark baseline only
 
 
 def now() -> datetime:
@@ -78,15 +79,19 @@ def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, l
             lat=lat_w, road_lon=road_lon, road_lat=road_lat, input_crs=str(crs),
             unit_kind=unit_kind, grid_id=where.grid_id, zone_id=where.zone_id,
             station_id=where.station_id)
-        positions = routing_positions(records.available_units(conn, unit_kind), received_at,
+        positions = routing_positions(records.available_units(conn, unit_kind),
                                       config.stale_after_s)
         unit_snaps = config.snaps.snap(graph, [(p.lon, p.lat) for p in positions],
                                        config.snap_limit_m)
         placed = [(p, s) for p, s in zip(positions, unit_snaps) if s is not None]
         depth = max(config.policy.candidates, CLAIM_DEPTH)
-        ranking = rank(graph, snap, [s for _, s in placed], k=depth)
+        if config.baseline is not None:
+            ranking, top = None, config.baseline.rank_to(snap, [s for _, s in placed], k=depth)
+        else:
+            ranking = rank(graph, snap, [s for _, s in placed], k=depth)
+            top = ranking.top
         ranked = [Candidate(placed[r.index][0].unit_id, placed[r.index][0].callsign, r.seconds,
-                            r.metres, placed[r.index][0].at_home_station) for r in ranking.top]
+                            r.metres, placed[r.index][0].at_home_station) for r in top]
         auto = priority <= config.policy.auto_dispatch_level
         claimable = (records.claim_first(conn, [c.unit_id for c in ranked]) if auto
                      else {c.unit_id for c in ranked})
@@ -102,7 +107,7 @@ def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, l
     view["candidates"] = [c.as_dict() for c in shown]
     view["decision"] = {"mode": decision.mode, "reason": decision.reason,
                         "unit_id": decision.chosen.unit_id if decision.chosen else None}
-    if decision.chosen is not None:
+    if decision.chosen is not None and ranking is not None:
         index = next(r.index for r in ranking.top
                      if placed[r.index][0].unit_id == decision.chosen.unit_id)
         view["route"] = _route_feature(ranking.route(index), decision.chosen)

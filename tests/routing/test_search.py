@@ -145,3 +145,14 @@ def test_route_runs_from_the_unit_to_the_incident_and_takes_its_time(wuhan_centr
             end = target.lonlat(graph)
             assert np.allclose(lonlat[0], start, atol=1e-6)
             assert np.allclose(lonlat[-1], end, atol=1e-6)
+
+
+def test_networkx_baseline_ranks_like_the_kernel(wuhan_central):
+    from routing.baseline import NetworkxRanker
+    graph = wuhan_central.graph
+    baseline = NetworkxRanker(graph)
+    candidates = random_snaps(wuhan_central, 40, seed=31)
+    for target in random_snaps(wuhan_central, 4, seed=32):
+        ours = rank_to(graph, target, candidates, k=5)
+        theirs = baseline.rank_to(target, candidates, k=5)
+        assert np.allclose([r.seconds for r in ours], [r.seconds for r in theirs], atol=1e-6)

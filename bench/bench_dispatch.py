@@ -1,0 +1,158 @@
+"""Benchmark of the dispatch service (issue: dispatch service).
+
+Run: .venv/bin/python bench/bench_dispatch.py
+
+Wuhan: all 派出所 as stations, grid and zones generated, 500 simulated patrol cars.
+1. In-process ranking alone (no HTTP, no database): top 3 of the 500 cars by drive time to 300
+   random incident points, compiled kernel against the plain networkx ranking.
+2. ``POST /incidents`` latency (p50, p99) at 50 and 200 requests/s, open loop from a load
+   generator on loopback (latency counts from each request's scheduled send time, so queueing
+   is included), against ``patrol serve --workers 2`` while the simulator moves the 500 cars and
+   reports them through the API; once with the compiled ranking and once with the same
+   endpoint switched to the networkx ranking (``PATROL_RANKING=networkx``).
+Incidents are priority 4 (ranked and recommended, not auto-dispatched), so the fleet stays
+available for the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from patrol.simulator import create_fleet  # noqa: E402
+from routing import SpeedModel, open_graph, snap_points  # noqa: E402
+from routing.baseline import NetworkxRanker  # noqa: E402
+from routing.search import rank_to  # noqa: E402
+from settings import DATA_DIR, Settings  # noqa: E402
+from zones import records  # noqa: E402
+from zones.cluster import LocalCluster  # noqa: E402
+from zones.loading import load_generated_grid, load_stations  # noqa: E402
+from zones.migrate import upgrade  # noqa: E402
+
+RATES = ((50, 20.0), (200, 10.0))  # requests/s, seconds
+PORT = 8765
+
+
+def in_process(graph, units, targets) -> None:
+    baseline = NetworkxRanker(graph)
+    rank_to(graph, targets[0], units, k=3)
+    ours, theirs = [], []
+    for target in targets:
+        t0 = time.perf_counter()
+        rank_to(graph, target, units, k=3)
+        ours.append(time.perf_counter() - t0)
+    for target in targets[:60]:
+        t0 = time.perf_counter()
+        baseline.rank_to(target, units, k=3)
+        theirs.append(time.perf_counter() - t0)
+    ours_ms, theirs_ms = np.array(ours) * 1e3, np.array(theirs) * 1e3
+    print(f"in-process ranking, top 3 of {len(units)} units, {len(targets)} incidents: "
+          f"median {np.median(ours_ms):.3f} ms, p99 {np.percentile(ours_ms, 99):.3f} ms; "
+          f"networkx median {np.median(theirs_ms):.1f} ms "
+          f"({np.median(theirs_ms) / np.median(ours_ms):.0f}x)")
+
+
+async def open_loop(key: str, rate: int, seconds: float, bodies: list[dict]) -> np.ndarray:
+    n = int(rate * seconds)
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", limits=limits, timeout=60,
+                                 headers={"X-API-Key": key}) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 0.2
+
+        async def one(i: int) -> tuple[float, int]:
+            scheduled = start + i / rate
+            await asyncio.sleep(max(0.0, scheduled - loop.time()))
+            reply = await client.post("/incidents", json=bodies[i % len(bodies)])
+            return loop.time() - scheduled, reply.status_code
+
+        results = await asyncio.gather(*(one(i) for i in range(n)))
+    codes = [c for _, c in results]
+    if any(c != 201 for c in codes):
+        print(f"    {sum(c != 201 for c in codes)} of {n} requests failed: {set(codes)}")
+    return np.array([t for t, _ in results]) * 1e3
+
+
+def serve(env: dict) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/patrol"), "serve", "--port", str(PORT), "--workers", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(240):
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the API did not start")
+
+
+def main() -> None:
+    settings = Settings()
+    graph = open_graph(settings.graph, SpeedModel(), settings.cache_dir)
+    parent = Path(tempfile.mkdtemp(prefix="patrol-bench-dispatch-"))
+    parent.chmod(0o755)
+    cluster = LocalCluster(parent / "pg")
+    try:
+        url = cluster.up()
+        upgrade(url)
+        engine = sa.create_engine(url)
+        load_stations(engine, DATA_DIR / "poi" / "police.geojson", crs="gcj02")
+        load_generated_grid(engine, graph)
+        create_fleet(engine, graph, 500)
+        with engine.begin() as conn:
+            key = records.create_api_key(conn, "dispatcher", "bench")
+            positions = conn.execute(sa.text(
+                "SELECT ST_X(position), ST_Y(position) FROM units")).all()
+        engine.dispose()
+        lon = np.array([p[0] for p in positions])
+        lat = np.array([p[1] for p in positions])
+        units = [s for s in snap_points(graph, lon, lat)[0] if s is not None]
+        rng = np.random.default_rng(0)
+        idx = rng.integers(0, len(lon), 2000)
+        points_lon, points_lat = lon[idx] + rng.normal(0, 0.01, 2000), lat[idx] + rng.normal(
+            0, 0.01, 2000)
+        snaps, _ = snap_points(graph, points_lon, points_lat)
+        keep = [i for i, s in enumerate(snaps) if s is not None]
+        in_process(graph, units, [snaps[i] for i in keep[:300]])
+        bodies = [{"lon": float(points_lon[i]), "lat": float(points_lat[i]), "category": "bench",
+                   "priority": 4} for i in keep]
+
+        for ranking in ("compiled", "networkx"):
+            env = {**os.environ, "DATABASE_URL": url, "PATROL_RANKING": ranking}
+            server = serve(env)
+            simulator = subprocess.Popen(
+                [str(ROOT / ".venv/bin/patrol"), "fleet", "simulate", "--api",
+                 f"http://127.0.0.1:{PORT}", "--key", key, "--interval", "5"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                asyncio.run(open_loop(key, 20, 2.0, bodies))  # warm up both workers
+                for rate, seconds in RATES:
+                    ms = asyncio.run(open_loop(key, rate, seconds, bodies))
+                    print(f"POST /incidents, {ranking} ranking, {rate}/s for {seconds:.0f} s "
+                          f"({len(ms)} requests): p50 {np.median(ms):.1f} ms, "
+                          f"p99 {np.percentile(ms, 99):.1f} ms")
+            finally:
+                simulator.terminate()
+                server.terminate()
+                simulator.wait(30)
+                server.wait(30)
+    finally:
+        cluster.destroy()
+
+
+if __name__ == "__main__":
+    main()
