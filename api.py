@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         road_graph = graph or open_graph(settings.graph, _speeds(settings), settings.cache_dir)
+        _warm_up(road_graph)
         engine = sa.create_engine(database_url(settings), pool_pre_ping=True, pool_size=10,
                                   max_overflow=20, pool_timeout=5,
                                   connect_args={"connect_timeout": 3})
@@ -117,6 +118,15 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     for router in (incidents, units, circles, health):
         app.include_router(router)
     return app
+
+
+def _warm_up(graph: RoadGraph) -> None:
+    """Load the compiled kernels (numba) and the spatial index before the first alarm arrives."""
+    e = int(graph.road_edges[0])
+    lon, lat = (float(v) for v in graph.node_lonlat[graph.edge_tail[e]])
+    point = snap_point(graph, lon, lat)
+    reach(graph, point, direction="arrive", limit_s=60)
+    rank(graph, point, [point, point], k=1)
 
 
 def _speeds(settings: Settings) -> SpeedModel:
@@ -314,8 +324,8 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
     target = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
     positions = service.routing_positions(units_rows, config.stale_after_s)
     points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]
-              + [(("unit", p.unit_id, p.callsign, "patrol_car"), p.lon, p.lat)
-                 for p in positions])
+              + [(("unit", int(u), str(c), "patrol_car"), x, y) for u, c, x, y in
+                 zip(positions.unit_id, positions.callsign, positions.lon, positions.lat)])
     snaps, _ = snap_points(graph, [p[1] for p in points], [p[2] for p in points],
                            limit_m=config.snap_limit_m)
     placed = [(p[0], s) for p, s in zip(points, snaps) if s is not None]

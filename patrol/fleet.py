@@ -5,20 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
-class UnitPosition:
-    """A unit's position for routing (WGS-84) and whether it is its home station's instead."""
+class UnitPositions:
+    """Units placed for routing (WGS-84 arrays, one entry per unit) and which of them stand at
+    their home station because their last fix was too old."""
 
-    unit_id: int
-    callsign: str
-    lon: float
-    lat: float
-    at_home_station: bool
+    unit_id: NDArray[np.int64]
+    callsign: NDArray[np.object_]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    at_home_station: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.unit_id)
+
+    def points(self) -> list[tuple[float, float]]:
+        return list(zip(self.lon.tolist(), self.lat.tolist()))
 
 
-def routing_positions(units: dict[str, np.ndarray], stale_after_s: float) -> list[UnitPosition]:
+def routing_positions(units: dict[str, NDArray], stale_after_s: float) -> UnitPositions:
     """Available units (arrays, see ``zones.records.available_units``) → positions to route from.
 
     A fix older than ``stale_after_s`` seconds (or none) places the unit at its home station; a
@@ -27,6 +35,6 @@ def routing_positions(units: dict[str, np.ndarray], stale_after_s: float) -> lis
     fresh = ~np.isnan(units["lon"]) & (units["age_s"] <= stale_after_s)
     lon = np.where(fresh, units["lon"], units["home_lon"])
     lat = np.where(fresh, units["lat"], units["home_lat"])
-    placed = np.flatnonzero(~np.isnan(lon))
-    return [UnitPosition(int(units["id"][i]), str(units["callsign"][i]), float(lon[i]),
-                         float(lat[i]), not bool(fresh[i])) for i in placed]
+    placed = ~np.isnan(lon)
+    return UnitPositions(units["id"][placed], units["callsign"][placed], lon[placed],
+                         lat[placed], ~fresh[placed])

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from patrol import deadlines
 from patrol.dispatch import Candidate, DispatchPolicy, decide, ring_of
 from patrol.errors import Conflict, Invalid, NotFound
-from patrol.fleet import routing_positions  # noqa: F401  (the API places units with it too)
+from patrol.fleet import routing_positions
 from routing import RoadGraph, snap_point, snap_points, to_wgs84
 from routing.search import rank
-from zones import queries, records
+from zones import records
 from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
 
 #: How many ranked units a claim may walk through when nearer ones are being claimed at once.
@@ -73,25 +73,22 @@ def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, l
     snap = snap_point(graph, lon_w, lat_w, limit_m=config.snap_limit_m)
     road_lon, road_lat = snap.lonlat(graph)
     with engine.begin() as conn:
-        where = queries.locate(conn, lon_w, lat_w)
         incident_id, received_at = records.insert_incident(
             conn, category=category, priority=priority, description=description, lon=lon_w,
             lat=lat_w, road_lon=road_lon, road_lat=road_lat, input_crs=str(crs),
-            unit_kind=unit_kind, grid_id=where.grid_id, zone_id=where.zone_id,
-            station_id=where.station_id)
+            unit_kind=unit_kind)
         positions = routing_positions(records.available_units(conn, unit_kind),
                                       config.stale_after_s)
-        unit_snaps = config.snaps.snap(graph, [(p.lon, p.lat) for p in positions],
-                                       config.snap_limit_m)
-        placed = [(p, s) for p, s in zip(positions, unit_snaps) if s is not None]
+        unit_snaps = config.snaps.snap(graph, positions.points(), config.snap_limit_m)
+        on_road = [i for i, s in enumerate(unit_snaps) if s is not None]
+        snaps_on_road = [unit_snaps[i] for i in on_road]
         depth = max(config.policy.candidates, CLAIM_DEPTH)
         if config.baseline is not None:
-            ranking, top = None, config.baseline.rank_to(snap, [s for _, s in placed], k=depth)
+            ranking, top = None, config.baseline.rank_to(snap, snaps_on_road, k=depth)
         else:
-            ranking = rank(graph, snap, [s for _, s in placed], k=depth)
+            ranking = rank(graph, snap, snaps_on_road, k=depth)
             top = ranking.top
-        ranked = [Candidate(placed[r.index][0].unit_id, placed[r.index][0].callsign, r.seconds,
-                            r.metres, placed[r.index][0].at_home_station) for r in top]
+        ranked = [_candidate(positions, on_road[r.index], r) for r in top]
         auto = priority <= config.policy.auto_dispatch_level
         claimable = (records.claim_first(conn, [c.unit_id for c in ranked]) if auto
                      else {c.unit_id for c in ranked})
@@ -99,17 +96,17 @@ def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, l
         shown = ranked[:config.policy.candidates]
         if decision.chosen is not None and decision.mode == "auto":
             records.assign(conn, incident_id, decision.chosen.unit_id, decision.chosen.seconds)
-        records.record_decision(
+        row = records.record_decision_and_read(
             conn, incident_id=incident_id, requested_by=requested_by, mode=decision.mode,
             chosen_unit_id=decision.chosen.unit_id if decision.chosen else None,
             reason=decision.reason, candidates=[c.as_dict() for c in ranked])
-        view = _incident_view(conn, config, incident_id)
+    view = _with_warning(row, config, now())
     view["candidates"] = [c.as_dict() for c in shown]
     view["decision"] = {"mode": decision.mode, "reason": decision.reason,
                         "unit_id": decision.chosen.unit_id if decision.chosen else None}
-    if decision.chosen is not None and ranking is not None:
+    if decision.mode == "auto" and decision.chosen is not None and ranking is not None:
         index = next(r.index for r in ranking.top
-                     if placed[r.index][0].unit_id == decision.chosen.unit_id)
+                     if positions.unit_id[on_road[r.index]] == decision.chosen.unit_id)
         view["route"] = _route_feature(ranking.route(index), decision.chosen)
     return view
 
@@ -241,6 +238,11 @@ def list_units(engine: sa.Engine, *, status: str | None, kind: str | None,
         _check_choice("unit kind", kind, UNIT_KINDS)
     with engine.connect() as conn:
         return records.list_units(conn, status=status, kind=kind, near=near, limit=limit)
+
+
+def _candidate(positions, i: int, ranked) -> Candidate:
+    return Candidate(int(positions.unit_id[i]), str(positions.callsign[i]), ranked.seconds,
+                     ranked.metres, bool(positions.at_home_station[i]))
 
 
 def _incident_view(conn: sa.Connection, config: DispatchConfig, incident_id: int) -> dict:

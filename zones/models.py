@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index,
-                        Integer, MetaData, SmallInteger, String, Text, UniqueConstraint, func, text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Computed, DateTime, Float,
+                        ForeignKey, Index, Integer, MetaData, SmallInteger, String, Text,
+                        UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,6 +86,9 @@ class Station(Base):
     address: Mapped[str | None] = mapped_column(Text)
     district: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    # Plain copies of the coordinates, kept by PostgreSQL: read for every incident.
+    lon: Mapped[float | None] = mapped_column(Float, Computed("ST_X(geom)", persisted=True))
+    lat: Mapped[float | None] = mapped_column(Float, Computed("ST_Y(geom)", persisted=True))
     __table_args__ = (
         CheckConstraint(_one_of("kind", STATION_KINDS), name="kind"),
         CheckConstraint("tier_minutes IN (1, 3, 5)", name="tier"),
@@ -118,6 +122,9 @@ class Unit(Base):
     simulated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     position = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
     position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Plain copies of the position, kept by PostgreSQL: read for every incident.
+    lon: Mapped[float | None] = mapped_column(Float, Computed("ST_X(position)", persisted=True))
+    lat: Mapped[float | None] = mapped_column(Float, Computed("ST_Y(position)", persisted=True))
     __table_args__ = (
         CheckConstraint(_one_of("kind", UNIT_KINDS), name="kind"),
         CheckConstraint(_one_of("status", UNIT_STATUSES), name="status"),

@@ -35,13 +35,12 @@ def _point(lon: float | None = None, lat: float | None = None):
                            sa.literal_column(str(SRID)))
 
 
-#: Point → grid → zone → station → district in one statement; official boundaries first.
-#: Plain SQL with bound parameters: a dispatcher asks this for every incident, and SQLAlchemy
-#: cannot cache the compiled form of the equivalent lateral-join construct.
-_LOCATE = sa.text("""
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
-SELECT grid.id, grid.code, zone.id, zone.station_id, district.name
-FROM p
+#: Point → grid → zone → station → district, official boundaries first: the FROM part, for
+#: this module's lookup and for storing an incident with its place in one statement. Plain SQL
+#: with bound parameters: it runs for every incident, and SQLAlchemy cannot cache the compiled
+#: form of the equivalent lateral-join construct.
+LOCATE_FROM = """
+(SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) AS p
 LEFT JOIN LATERAL (SELECT a.id, a.code FROM areas a
                    WHERE a.level = 'grid' AND ST_Intersects(a.geom, p.geom)
                    ORDER BY a.official DESC, a.id LIMIT 1) AS grid ON true
@@ -51,7 +50,9 @@ LEFT JOIN LATERAL (SELECT z.id, z.station_id FROM patrol_zones z
 LEFT JOIN LATERAL (SELECT a.name FROM areas a
                    WHERE a.level = 'district' AND ST_Intersects(a.geom, p.geom)
                    ORDER BY a.official DESC, a.id LIMIT 1) AS district ON true
-""")
+"""
+_LOCATE = sa.text("SELECT grid.id, grid.code, zone.id, zone.station_id, district.name FROM "
+                  + LOCATE_FROM)
 
 
 def locate(conn: sa.Connection, lon: float, lat: float) -> Location:
