@@ -20,7 +20,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from routing.baseline import NetworkxRanker  # noqa: E402
 from routing.search import rank_to  # noqa: E402
 from settings import DATA_DIR, Settings  # noqa: E402
 from zones import records  # noqa: E402
-from zones.cluster import LocalCluster  # noqa: E402
+from zones.cluster import temporary_cluster  # noqa: E402
 from zones.loading import load_generated_grid, load_stations  # noqa: E402
 from zones.migrate import upgrade  # noqa: E402
 
@@ -108,10 +107,7 @@ def serve(env: dict) -> subprocess.Popen:
 def main() -> None:
     settings = Settings()
     graph = open_graph(settings.graph, SpeedModel(), settings.cache_dir)
-    parent = Path(tempfile.mkdtemp(prefix="patrol-bench-dispatch-"))
-    parent.chmod(0o755)
-    cluster = LocalCluster(parent / "pg")
-    try:
+    with temporary_cluster("patrol-bench-dispatch-") as cluster:
         url = cluster.up()
         upgrade(url)
         engine = sa.create_engine(url)
@@ -155,8 +151,6 @@ def main() -> None:
                 server.terminate()
                 simulator.wait(30)
                 server.wait(30)
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__":

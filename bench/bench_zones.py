@@ -11,7 +11,6 @@ Run: .venv/bin/python bench/bench_zones.py
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from cli import WUHAN_FILES, _load_one  # noqa: E402
 from routing import SpeedModel, open_graph  # noqa: E402
 from settings import DATA_DIR, Settings  # noqa: E402
-from zones.cluster import LocalCluster  # noqa: E402
+from zones.cluster import temporary_cluster  # noqa: E402
 from zones.loading import load_generated_grid  # noqa: E402
 from zones.migrate import upgrade  # noqa: E402
 from zones.queries import locate  # noqa: E402
@@ -35,10 +34,7 @@ LOOKUPS = 10_000
 def main() -> None:
     settings = Settings()
     graph = open_graph(settings.graph, SpeedModel(), settings.cache_dir)  # compiled beforehand
-    parent = Path(tempfile.mkdtemp(prefix="patrol-bench-pg-"))
-    parent.chmod(0o755)
-    cluster = LocalCluster(parent / "pg")
-    try:
+    with temporary_cluster("patrol-bench-pg-") as cluster:
         url = cluster.up()
         upgrade(url)
         engine = sa.create_engine(url)
@@ -71,8 +67,6 @@ def main() -> None:
               f"{np.median(ms):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms "
               f"({hits:,} fell in a zone)")
         engine.dispose()
-    finally:
-        cluster.destroy()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import os
-import tempfile
 import uuid
 
 import geopandas as gpd
@@ -18,7 +17,7 @@ from sqlalchemy.engine import make_url
 from routing.compiled import RoadGraph, compile_graph
 from routing.sources import ImportReport, read_drive_graph
 from routing.speeds import SpeedModel
-from zones.cluster import LocalCluster
+from zones.cluster import temporary_cluster
 from zones.database import _with_psycopg
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -80,11 +79,8 @@ def server_url():
     if os.environ.get("DATABASE_URL"):
         yield _with_psycopg(os.environ["DATABASE_URL"])
         return
-    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="patrol-test-pg-")))
-    try:
+    with temporary_cluster("patrol-test-pg-") as cluster:
         yield cluster.up()
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +142,20 @@ class LocalCluster:
             raise ClusterError(f"{program} failed: {detail[-1] if detail else 'no output'} "
                                f"(log: {self.log_file})")
         return result
+
+
+@contextmanager
+def temporary_cluster(prefix: str = "patrol-pg-") -> Iterator[LocalCluster]:
+    """A throwaway cluster in a new folder under the system's temporary folder (open to the
+    postgres user), stopped and deleted afterwards. For tests and benchmarks."""
+    parent = Path(tempfile.mkdtemp(prefix=prefix))
+    parent.chmod(0o755)
+    cluster = LocalCluster(parent / "pg")
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def _require_postgres() -> None:

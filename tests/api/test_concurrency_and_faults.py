@@ -4,10 +4,8 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -16,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from settings import Settings
-from zones.cluster import LocalCluster
+from zones.cluster import temporary_cluster
 
 from conftest import PROJECT
 
@@ -87,10 +85,7 @@ def test_database_outage_gives_503_then_recovers(wuhan_central):
     """Stop the database under a running app: 503 with a message; start it: requests work
     again without restarting the app."""
     from tests_api_support import make_city
-    parent = Path(tempfile.mkdtemp(prefix="patrol-outage-"))
-    parent.chmod(0o755)
-    cluster = LocalCluster(parent / "pg")
-    try:
+    with temporary_cluster("patrol-outage-") as cluster:
         city = make_city(cluster.up(), wuhan_central.graph, fleet=3)
         settings = Settings(**{"DATABASE_URL": city.url})
         with TestClient(create_app(settings, graph=wuhan_central.graph)) as client:
@@ -107,5 +102,3 @@ def test_database_outage_gives_503_then_recovers(wuhan_central):
             assert reply.status_code == 200 and len(reply.json()) == 1
             assert client.post("/incidents", json=body, headers=headers).status_code == 201
         city.engine.dispose()
-    finally:
-        cluster.destroy()

@@ -7,17 +7,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from cli import main
-from zones.cluster import LocalCluster
+from zones.cluster import temporary_cluster
 
 
 def test_db_up_migrates_and_db_down_stops(monkeypatch, capsys):
-    parent = Path(tempfile.mkdtemp(prefix="patrol-cli-pg-"))
-    parent.chmod(0o755)  # the postgres user must be able to reach the cluster's folder
-    directory = parent / "pg"
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("PATROL_PG_DIR", str(directory))
-    cluster = LocalCluster(directory)
-    try:
+    with temporary_cluster("patrol-cli-pg-") as cluster:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        monkeypatch.setenv("PATROL_PG_DIR", str(cluster.directory))
         assert main(["db", "up"]) == 0
         assert "database ready" in capsys.readouterr().out
         engine = sa.create_engine(cluster.url())
@@ -27,8 +23,6 @@ def test_db_up_migrates_and_db_down_stops(monkeypatch, capsys):
         assert main(["db", "up"]) == 0  # twice is fine
         assert main(["db", "down"]) == 0
         assert not cluster.is_running()
-    finally:
-        cluster.destroy()
 
 
 def test_unreachable_database_is_a_sentence(monkeypatch, capsys):
