@@ -25,6 +25,7 @@ from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
 from routing.circles import rings_geojson
 from routing.compiled import RoadGraph
 from routing.graph_store import compiled_path, import_graph
+from patrol.errors import DispatchError
 from settings import Settings
 from zones.cluster import ClusterError
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.handler(args, settings)
-    except RoutingError as exc:
+    except (RoutingError, DispatchError) as exc:
         print(f"patrol: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ClusterError as exc:
@@ -134,6 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
                             "city, or zone (patrol zones with a 'station' column)")
     boundaries.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09")
     boundaries.set_defaults(handler=cmd_load_files, kind="zones")
+
+    map_parser = commands.add_parser("map", help="maps for planners")
+    map_commands = map_parser.add_subparsers(dest="map_command", required=True)
+    coverage = map_commands.add_parser("coverage", parents=[network],
+                                       help="coverage map of the 三圈 hotspots (HTML)")
+    coverage.add_argument("-o", "--output", type=Path, required=True, help="HTML file")
+    coverage.add_argument("--zone", type=int, help="only this patrol zone")
+    coverage.add_argument("--category", help="only hotspots of this category")
+    coverage.add_argument("--tiles", default="OpenStreetMap", help="tile layer: OpenStreetMap, "
+                          "a URL template, or none")
+    coverage.add_argument("--attribution", help="attribution of a custom tile layer")
+    coverage.add_argument("--coords", default="wgs84", choices=("wgs84", "gcj02"),
+                          help="gcj02: shift everything to line up with Chinese tile sets")
+    coverage.set_defaults(handler=cmd_map_coverage)
 
     keys = commands.add_parser("keys", help="API keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -310,6 +325,28 @@ def _database(settings: Settings) -> Iterator:
         yield engine
     finally:
         engine.dispose()
+
+
+def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from maps.coverage import coverage_map
+    from patrol.coverage import gather
+    from zones.models import HOTSPOT_CATEGORIES
+
+    if args.category is not None and args.category not in HOTSPOT_CATEGORIES:
+        raise UsageError(f"unknown hotspot category {args.category!r}; use one of "
+                         f"{', '.join(HOTSPOT_CATEGORIES)}")
+    graph = _open(args, settings, _speed_model(args, settings))
+    with _database(settings) as engine:
+        data = gather(engine, graph, zone_id=args.zone, category=args.category,
+                      buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
+    tiles = None if args.tiles.lower() == "none" else args.tiles
+    fmap = coverage_map(data, tiles=tiles, attribution=args.attribution, coords=args.coords)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    fmap.save(str(args.output))
+    size = args.output.stat().st_size / 1e6
+    print(f"wrote {args.output} ({size:.1f} MB): {len(data.stations)} stations and posts, "
+          f"{len(data.hotspots)} hotspots, rings {sorted(data.rings)} s")
+    return 0
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:

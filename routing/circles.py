@@ -191,12 +191,15 @@ def _directed_pieces(reach: Reach, limit_s: float) -> RoadPieces:
 
 
 def _origin_pieces(reach: Reach, limit_s: float) -> tuple[NDArray, NDArray, NDArray, NDArray]:
-    """The parts of the origin's own road covered without passing a node: (edge, lo, hi, anchor)."""
-    graph, w, snap = reach.graph, reach.weights.forward, reach.origin
-    own = [(snap.edge, snap.fraction)]
-    twin = graph.edge_twin[snap.edge]
-    if twin >= 0:
-        own.append((int(twin), 1.0 - snap.fraction))
+    """The parts of the origins' own roads covered without passing a node: (edge, lo, hi,
+    anchor)."""
+    graph, w = reach.graph, reach.weights.forward
+    own = []
+    for snap in reach.origins:
+        own.append((snap.edge, snap.fraction))
+        twin = graph.edge_twin[snap.edge]
+        if twin >= 0:
+            own.append((int(twin), 1.0 - snap.fraction))
     edges, lo, hi, anchor = [], [], [], []
     for e, f in own:
         share = limit_s / w[e]

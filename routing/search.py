@@ -50,14 +50,15 @@ class Weights:
 
 @dataclass(frozen=True)
 class Reach:
-    """Result of a search from (depart) or to (arrive) one snapped point.
+    """Result of one search from (depart) or to (arrive) one or more snapped points.
 
-    ``seconds[i]`` is the drive time between the point and node i (``inf`` beyond ``limit_s``),
-    ``metres[i]`` the length of that fastest path, ``settled`` the reached nodes by time.
+    ``seconds[i]`` is the drive time between the nearest origin and node i (``inf`` beyond
+    ``limit_s``), ``metres[i]`` the length of that fastest path, ``source[i]`` which origin it is
+    (index into ``origins``, -1: unreached), ``settled`` the reached nodes by time.
     """
 
     graph: RoadGraph
-    origin: Snap
+    origins: tuple[Snap, ...]
     direction: Direction
     limit_s: float
     weights: Weights
@@ -65,17 +66,31 @@ class Reach:
     seconds: NDArray[np.float64]
     metres: NDArray[np.float64]
     pred_edge: NDArray[np.int32]
+    source: NDArray[np.int64]
+
+    @property
+    def origin(self) -> Snap:
+        return self.origins[0]
 
 
-def reach(graph: RoadGraph, origin: Snap, *, direction: Direction | str, limit_s: float,
-          weights: Weights | None = None) -> Reach:
-    """Every node within ``limit_s`` seconds of ``origin`` in ``direction``; one search."""
+def reach(graph: RoadGraph, origin: Snap | list[Snap], *, direction: Direction | str,
+          limit_s: float, weights: Weights | None = None) -> Reach:
+    """Every node within ``limit_s`` seconds of ``origin`` (or of the nearest of several
+    origins) in ``direction``; one search. With stations as origins, ``source`` is the network
+    Voronoi diagram and the rings are their circles dissolved."""
     direction = Direction(direction)
     weights = weights or Weights.free_flow(graph)
-    entries = (origin.departures(graph, weights.forward) if direction is Direction.DEPART
-               else origin.arrivals(graph, weights.forward))
-    settled, seconds, metres, pred, _ = _run(graph, direction, weights, entries, limit_s)
-    return Reach(graph, origin, direction, limit_s, weights, settled, seconds, metres, pred)
+    origins = tuple(origin) if isinstance(origin, (list, tuple)) else (origin,)
+    entries, labels = [], []
+    for i, point in enumerate(origins):
+        ways = (point.departures(graph, weights.forward) if direction is Direction.DEPART
+                else point.arrivals(graph, weights.forward))
+        entries.extend(ways)
+        labels.extend([i] * len(ways))
+    settled, seconds, metres, pred, label = _run(graph, direction, weights, entries, limit_s,
+                                                 labels=labels)
+    return Reach(graph, origins, direction, limit_s, weights, settled, seconds, metres, pred,
+                 label)
 
 
 @dataclass(frozen=True)
@@ -173,33 +188,14 @@ def _enter(graph: RoadGraph, snap: Snap, node: int):
     return shapely.ops.substring(graph.edge_lines[twin], 0, 1 - snap.fraction, normalized=True)
 
 
-@dataclass(frozen=True)
-class Territories:
-    """Result of one search from many sources: for every node, the fastest source and its time."""
-
-    seconds: NDArray[np.float64]  # inf where no source reaches the node within the limit
-    source: NDArray[np.int64]  # index into the sources, -1 where unreached
-    weights: Weights
-    direction: Direction
-
-
 def territories(graph: RoadGraph, sources: list[Snap], *, direction: Direction | str,
-                limit_s: float = np.inf, weights: Weights | None = None) -> Territories:
-    """One search from all ``sources`` at once: which source reaches (depart) or is reached
-    from (arrive) each node fastest. With stations as sources this is the network Voronoi."""
-    direction = Direction(direction)
-    weights = weights or Weights.free_flow(graph)
-    entries, labels = [], []
-    for i, source in enumerate(sources):
-        ways = (source.departures(graph, weights.forward) if direction is Direction.DEPART
-                else source.arrivals(graph, weights.forward))
-        entries.extend(ways)
-        labels.extend([i] * len(ways))
-    _, seconds, _, _, label = _run(graph, direction, weights, entries, limit_s, labels=labels)
-    return Territories(seconds, label, weights, direction)
+                limit_s: float = np.inf, weights: Weights | None = None) -> Reach:
+    """One search from all ``sources`` at once (see :func:`reach`): for every node, the source
+    that reaches it (depart) or is reached from it (arrive) fastest."""
+    return reach(graph, list(sources), direction=direction, limit_s=limit_s, weights=weights)
 
 
-def best_source_at(graph: RoadGraph, result: Territories, points: list[Snap]
+def best_source_at(graph: RoadGraph, result: Reach, points: list[Snap]
                    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none).
 

@@ -1,0 +1,185 @@
+"""The planners' coverage map (folium): response circles, stations, 三圈 hotspots, zones, grid.
+
+It draws a :class:`patrol.coverage.CoverageData`; it neither queries nor serves. Whole-city
+layers are simplified upstream and coordinates rounded to 5 decimals (about 1 m) so that the page
+stays small. Leaflet itself (from the ``django-js-lib-leaflet`` package) is inlined, so the page
+works without reaching any CDN: only the base map tiles come from the network. The tile layer is configurable (offline deployments run their own tile server); with
+``coords="gcj02"`` every geometry is shifted to GCJ-02 so that it lines up with Chinese tile sets.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import folium
+import h3
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement, Template
+
+from patrol.coverage import CoverageData
+from routing.coords import from_wgs84
+
+RING_STYLE = {60: ("1 minute", "#1a9850"), 180: ("3 minutes", "#fdae61"),
+              300: ("5 minutes", "#d73027")}
+TIER_COLOURS = {"1": "#1a9850", "3": "#fdae61", "5": "#d73027", "beyond": "#4d4d4d"}
+KIND_COLOURS = {"police_station": "#08519c", "police_post": "#6baed6", "sub_bureau": "#54278f",
+                "city_unit": "#000000", "armed_patrol_point": "#a50f15"}
+CATEGORY_NAMES = {"school": "school 校圈", "hospital": "hospital 医圈", "mall": "mall 商圈",
+                  "metro_station": "metro station", "transport_hub": "transport hub"}
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+
+
+def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
+                 attribution: str | None = None, coords: str = "wgs84") -> folium.Map:
+    """Build the map. ``tiles``: "OpenStreetMap", a URL template, or None for no base map."""
+    shift = _shifter(coords)
+    centre = _centre(data)
+    fmap = folium.Map(location=shift_point(shift, *centre)[::-1], zoom_start=11,
+                      tiles=None, control_scale=True, prefer_canvas=True)
+    _inline_leaflet(fmap)
+    if tiles:
+        folium.TileLayer(tiles, attr=attribution or OSM_ATTRIBUTION, name="base map").add_to(fmap)
+    for seconds in sorted(data.rings, reverse=True):
+        label, colour = RING_STYLE.get(seconds, (f"{seconds / 60:g} minutes", "#999999"))
+        layer = folium.FeatureGroup(name=f"reached within {label}")
+        folium.GeoJson(_geojson(shift(data.rings[seconds])),
+                       style_function=lambda _, c=colour: {"color": c, "weight": 1,
+                                                           "fillColor": c, "fillOpacity": 0.25},
+                       tooltip=f"reached from the nearest station within {label}").add_to(layer)
+        layer.add_to(fmap)
+    _add_zones(fmap, data, shift)
+    _add_grid(fmap, data, shift)
+    _add_points(fmap, "stations and posts", data.stations, shift,
+                colour=lambda s: KIND_COLOURS.get(s["kind"], "#08519c"), radius=3,
+                fields=["name", "kind"])
+    _add_points(fmap, "三圈 hotspots by best tier", data.hotspots, shift,
+                colour=lambda h: TIER_COLOURS[h["tier"]], radius=5,
+                fields=["name", "category", "seconds", "tier"])
+    _add_incident_density(fmap, data, shift)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    _legend().add_to(fmap)
+    return fmap
+
+
+def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour, radius: int,
+                fields: list[str]) -> None:
+    features = []
+    for row in rows:
+        x, y = shift_point(shift, row["lon"], row["lat"])
+        props = {k: row.get(k) for k in fields}
+        props["colour"] = colour(row)
+        if "category" in props:
+            props["category"] = CATEGORY_NAMES.get(props["category"], props["category"])
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "Point", "coordinates": [round(x, 6),
+                                                                       round(y, 6)]}})
+    layer = folium.FeatureGroup(name=name)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        marker=folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {"color": "#ffffff", "fillColor": f["properties"]["colour"]},
+        popup=folium.GeoJsonPopup(fields=fields),
+    ).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _add_zones(fmap: folium.Map, data: CoverageData, shift) -> None:
+    if not data.zones:
+        return
+    features = [{"type": "Feature", "properties": {"zone": z["name"], "station": z["station"]},
+                 "geometry": json.loads(_geojson(shift(z["geometry"])))} for z in data.zones]
+    layer = folium.FeatureGroup(name="patrol zones (责任区)", show=False)
+    folium.GeoJson({"type": "FeatureCollection", "features": features},
+                   style_function=lambda _: {"color": "#3f007d", "weight": 1,
+                                             "fillOpacity": 0.0},
+                   tooltip=folium.GeoJsonTooltip(fields=["zone", "station"])).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _add_grid(fmap: folium.Map, data: CoverageData, shift) -> None:
+    if data.grid is None:
+        return
+    layer = folium.FeatureGroup(name="grid cells (网格)", show=False)
+    folium.GeoJson(_geojson(shift(data.grid)),
+                   style_function=lambda _: {"color": "#737373", "weight": 0.5}).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _add_incident_density(fmap: folium.Map, data: CoverageData, shift) -> None:
+    """Incidents per H3 cell (resolution 8, ~0.7 km²), shaded by count: the heat layer, drawn
+    with plain Leaflet polygons so that it needs no plugin from a CDN."""
+    if not data.incidents:
+        return
+    counts: dict[str, int] = {}
+    for lon, lat in data.incidents:
+        cell = h3.latlng_to_cell(lat, lon, 8)
+        counts[cell] = counts.get(cell, 0) + 1
+    top = max(counts.values())
+    features = [{"type": "Feature", "properties": {"incidents": n, "share": n / top},
+                 "geometry": json.loads(_geojson(shift(shapely.Polygon(
+                     [(x, y) for y, x in h3.cell_to_boundary(cell)]))))}
+                for cell, n in counts.items()]
+    layer = folium.FeatureGroup(name="incidents (heat)", show=False)
+    folium.GeoJson({"type": "FeatureCollection", "features": features},
+                   style_function=lambda f: {"color": "#bd0026", "weight": 0,
+                                             "fillColor": "#bd0026",
+                                             "fillOpacity": 0.15 + 0.6 * f["properties"]["share"]},
+                   tooltip=folium.GeoJsonTooltip(fields=["incidents"])).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _inline_leaflet(fmap: folium.Map) -> None:
+    """Put Leaflet's JS and CSS into the page instead of folium's CDN links."""
+    static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
+    fmap.default_js = []
+    fmap.default_css = []
+    header = fmap.get_root().header
+    header.add_child(Element(f"<style>{(static / 'leaflet.css').read_text()}</style>"),
+                     name="leaflet_css")
+    header.add_child(Element(f"<script>{(static / 'leaflet.js').read_text()}</script>"),
+                     name="leaflet_js")
+
+
+def _legend() -> MacroElement:
+    rows = "".join(f'<div><span style="background:{c};opacity:.6"></span>{label}</div>'
+                   for _, (label, c) in sorted(RING_STYLE.items()))
+    tiers = "".join(f'<div><span style="background:{c};border-radius:50%"></span>'
+                    f'{"beyond 5 minutes" if t == "beyond" else t + "-minute tier"}</div>'
+                    for t, c in TIER_COLOURS.items())
+    html = f"""{{% macro html(this, kwargs) %}}
+<div id="coverage-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;
+ background:white;padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif">
+<b>Reached from the nearest station</b>{rows}
+<b>三圈 hotspots: best tier</b>{tiers}
+<style>#coverage-legend span{{display:inline-block;width:12px;height:12px;margin-right:6px;
+vertical-align:middle}}</style></div>
+{{% endmacro %}}"""
+    legend = MacroElement()
+    legend._template = Template(html)
+    return legend
+
+
+def _geojson(geometry: shapely.Geometry) -> str:
+    return shapely.to_geojson(shapely.set_precision(geometry, 1e-5))
+
+
+def _shifter(coords: str):
+    if coords == "wgs84":
+        return lambda geometry: geometry
+    if coords != "gcj02":
+        raise ValueError(f"coords must be wgs84 or gcj02, got {coords!r}")
+    return lambda geometry: shapely.transform(
+        geometry, lambda xy: np.column_stack(from_wgs84(xy[:, 0], xy[:, 1], "gcj02")))
+
+
+def shift_point(shift, lon: float, lat: float) -> tuple[float, float]:
+    point = shift(shapely.Point(lon, lat))
+    return float(point.x), float(point.y)
+
+
+def _centre(data: CoverageData) -> tuple[float, float]:
+    points = [(s["lon"], s["lat"]) for s in data.stations] or [(114.30, 30.59)]
+    lon, lat = np.median(np.array(points), axis=0)
+    return float(lon), float(lat)

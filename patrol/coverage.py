@@ -1,0 +1,94 @@
+"""Coverage of the 三圈 hotspots for planners: what the map shows, gathered from PostGIS and the
+road engine (the map itself is drawn by ``maps``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+
+from patrol.dispatch import RING_SECONDS, ring_of
+from routing import Direction, RoadGraph, rings, snap_points
+from routing.search import best_source_at, reach
+
+#: Station kinds whose circles the map draws (the forces that answer within minutes).
+RESPONSE_KINDS = ("police_station", "police_post", "armed_patrol_point", "sub_bureau",
+                  "city_unit")
+
+
+@dataclass(frozen=True)
+class CoverageData:
+    """Everything a coverage map shows, in WGS-84."""
+
+    rings: dict[int, shapely.Geometry]  # seconds → the area reached from the nearest station
+    stations: list[dict]  # id, name, kind, lon, lat
+    hotspots: list[dict]  # id, name, category, lon, lat, seconds (from the nearest station), tier
+    zones: list[dict]  # id, name, station, geometry
+    grid: shapely.Geometry | None  # grid cell outlines
+    incidents: list[tuple[float, float]]  # lon, lat of recent incidents
+
+
+def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
+           category: str | None = None, buffer_m: float = 50.0, cell_m: float = 25.0,
+           simplify_m: float = 15.0) -> CoverageData:
+    """Stations and their dissolved 1/3/5-minute circles, hotspots with the best tier that
+    reaches them, zones, grid and incidents; limited to one patrol zone when ``zone_id`` is
+    given and to one hotspot category when ``category`` is."""
+    with engine.connect() as conn:
+        zone_wkt = None
+        if zone_id is not None:
+            zone_wkt = conn.execute(sa.text("SELECT ST_AsText(geom) FROM patrol_zones "
+                                            "WHERE id = :z"), {"z": zone_id}).scalar()
+            if zone_wkt is None:
+                from patrol.errors import NotFound
+                raise NotFound(f"no patrol zone {zone_id}")
+        stations = [dict(r._mapping) for r in conn.execute(sa.text(
+            "SELECT id, name, kind, lon, lat FROM stations WHERE kind = ANY(:k)"),
+            {"k": list(RESPONSE_KINDS)})]
+        hotspots = [dict(r._mapping) for r in conn.execute(sa.text(
+            "SELECT id, name, category, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM hotspots "
+            "WHERE CAST(:c AS text) IS NULL OR category = :c"), {"c": category})]
+        zones = [{"id": r[0], "name": r[1], "station": r[2], "geometry": shapely.from_wkt(r[3])}
+                 for r in conn.execute(sa.text(
+                     "SELECT z.id, z.name, s.name, ST_AsText(ST_SimplifyPreserveTopology(z.geom,"
+                     " 0.0001)) FROM patrol_zones z LEFT JOIN stations s ON s.id = z.station_id"))]
+        grid_wkt = conn.execute(sa.text(
+            "SELECT ST_AsText(ST_Boundary(ST_Collect(geom))) FROM areas WHERE level = 'grid'")
+        ).scalar()
+        incidents = [tuple(r) for r in conn.execute(sa.text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM incidents ORDER BY received_at DESC LIMIT 5000"))]
+    station_snaps, _ = snap_points(graph, [s["lon"] for s in stations],
+                                   [s["lat"] for s in stations])
+    origins = [s for s in station_snaps if s is not None]
+    rings_by_seconds = {}
+    if origins:
+        found = reach(graph, origins, direction=Direction.DEPART, limit_s=max(RING_SECONDS))
+        for ring in rings(found, list(RING_SECONDS), buffer_m=buffer_m, cell_m=cell_m):
+            outline = shapely.simplify(ring.polygon, simplify_m)
+            rings_by_seconds[int(ring.seconds)] = shapely.transform(
+                outline, lambda xy: np.column_stack(graph.to_lonlat.transform(xy[:, 0], xy[:, 1])))
+        _hotspot_times(graph, found, hotspots)
+    if zone_wkt is not None:
+        area = shapely.from_wkt(zone_wkt)
+        stations = [s for s in stations if area.intersects(shapely.Point(s["lon"], s["lat"]))]
+        hotspots = [h for h in hotspots if area.intersects(shapely.Point(h["lon"], h["lat"]))]
+        zones = [z for z in zones if z["id"] == zone_id]
+        rings_by_seconds = {k: shapely.intersection(v, area.buffer(0.02))
+                            for k, v in rings_by_seconds.items()}
+    return CoverageData(rings_by_seconds, stations, hotspots, zones,
+                        shapely.from_wkt(grid_wkt) if grid_wkt else None, incidents)
+
+
+def _hotspot_times(graph: RoadGraph, found, hotspots: list[dict]) -> None:
+    """Set each hotspot's drive time from the nearest station and the tier that covers it."""
+    snaps, _ = snap_points(graph, [h["lon"] for h in hotspots], [h["lat"] for h in hotspots])
+    on_road = [i for i, s in enumerate(snaps) if s is not None]
+    _, seconds = best_source_at(graph, found, [snaps[i] for i in on_road])
+    for h in hotspots:
+        h["seconds"], h["tier"] = None, "beyond"
+    for i, t in zip(on_road, seconds):
+        if np.isfinite(t):
+            hotspots[i]["seconds"] = round(float(t), 1)
+            hotspots[i]["tier"] = ring_of(float(t))
