@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from patrol import service
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         app.state.settings = settings
         app.state.engine = engine
         app.state.keys = {}
+        app.state.map_cache = {}
         app.state.config = service.DispatchConfig(
             graph=road_graph,
             policy=DispatchPolicy(auto_dispatch_level=settings.auto_dispatch_level,
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
                   description=__doc__)
     _add_error_handlers(app)
     _add_body_limit(app, settings.max_body_bytes)
-    for router in (incidents, units, circles, health):
+    for router in (incidents, units, circles, maps, health):
         app.include_router(router)
     return app
 
@@ -367,6 +368,39 @@ def _lonlat(text: str) -> tuple[float, float]:
         raise Invalid(f"expected LON,LAT in degrees, got {text!r}") from None
     x, y = to_wgs84(lon, lat, "wgs84")
     return float(x), float(y)
+
+
+# Maps -------------------------------------------------------------------------------------------
+
+maps = APIRouter(prefix="/maps", tags=["maps"])
+Planner = Annotated[Caller, Depends(allow("planner"))]
+MAP_CACHE_SECONDS = 600.0
+
+
+@maps.get("/coverage", response_class=HTMLResponse)
+def read_coverage_map(request: Request, engine: EngineDep, config: ConfigDep, caller: Planner,
+                      zone: int | None = None, category: str | None = None,
+                      coords: Literal["wgs84", "gcj02"] = "wgs84") -> HTMLResponse:
+    """The planners' coverage map as an HTML page (see ``patrol map coverage``). Gathered data is
+    kept for ten minutes per zone and category: stations change rarely."""
+    from maps.coverage import coverage_map
+    from patrol.coverage import gather
+    from zones.models import HOTSPOT_CATEGORIES
+
+    if category is not None and category not in HOTSPOT_CATEGORIES:
+        raise Invalid(f"unknown hotspot category {category!r}; use one of "
+                      f"{', '.join(HOTSPOT_CATEGORIES)}")
+    settings: Settings = request.app.state.settings
+    cache: dict = request.app.state.map_cache
+    key = (zone, category)
+    hit = cache.get(key)
+    if hit is None or hit[0] < time.monotonic():
+        data = gather(engine, config.graph, zone_id=zone, category=category,
+                      buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
+        hit = cache[key] = (time.monotonic() + MAP_CACHE_SECONDS, data)
+    tiles = None if settings.map_tiles.lower() == "none" else settings.map_tiles
+    page = coverage_map(hit[1], tiles=tiles, attribution=settings.map_attribution, coords=coords)
+    return HTMLResponse(page.get_root().render())
 
 
 # Health -----------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     ranking: Literal["compiled", "networkx"] = Field(
         "compiled", description="networkx: the plain baseline ranking, for benchmarks only")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body, bytes")
+    map_tiles: str = Field("OpenStreetMap", description="map tiles: OpenStreetMap, a URL template "
+                           "of your own tile server, or none")
+    map_attribution: str | None = Field(None, description="attribution of a custom tile layer")
     station_tiers: dict[str, Literal[1, 3, 5]] = Field(
         default_factory=dict, description='response tier (minutes) by station kind, overriding '
         'the defaults, e.g. PATROL_STATION_TIERS=\'{"sub_bureau": 5}\'')

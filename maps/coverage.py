@@ -65,6 +65,8 @@ def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
 
 def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour, radius: int,
                 fields: list[str]) -> None:
+    if not rows:
+        return
     features = []
     for row in rows:
         x, y = shift_point(shift, row["lon"], row["lat"])

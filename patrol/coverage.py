@@ -10,6 +10,7 @@ import shapely
 import sqlalchemy as sa
 
 from patrol.dispatch import RING_SECONDS, ring_of
+from patrol.errors import NotFound
 from routing import Direction, RoadGraph, rings, snap_points
 from routing.search import best_source_at, reach
 
@@ -42,7 +43,6 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
             zone_wkt = conn.execute(sa.text("SELECT ST_AsText(geom) FROM patrol_zones "
                                             "WHERE id = :z"), {"z": zone_id}).scalar()
             if zone_wkt is None:
-                from patrol.errors import NotFound
                 raise NotFound(f"no patrol zone {zone_id}")
         stations = [dict(r._mapping) for r in conn.execute(sa.text(
             "SELECT id, name, kind, lon, lat FROM stations WHERE kind = ANY(:k)"),

@@ -121,3 +121,21 @@ def test_circles_endpoints(client, city):
     seen = [x for ring in rings.values() for x in ring]
     assert all(x["seconds"] <= 300 for x in seen)
     assert all(x["ring"] == ring for ring, xs in rings.items() for x in xs)
+
+
+def test_coverage_map_page(client, city):
+    reply = client.get("/maps/coverage", headers=city.headers("dispatcher"))
+    assert reply.status_code == 403 and "planner" in reply.text
+    reply = client.get("/maps/coverage", params={"category": "hospital"},
+                       headers=city.headers("planner"))
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/html")
+    assert "reached within 5 minutes" in reply.text and "leaflet" in reply.text.lower()
+    with city.engine.connect() as conn:
+        zone = conn.execute(sa.text("SELECT min(id) FROM patrol_zones")).scalar()
+    assert client.get("/maps/coverage", params={"zone": zone},
+                      headers=city.headers("planner")).status_code == 200
+    reply = client.get("/maps/coverage", params={"zone": 999999}, headers=city.headers("planner"))
+    assert reply.status_code == 404 and "no patrol zone 999999" in reply.text
+    reply = client.get("/maps/coverage", params={"category": "zoo"},
+                       headers=city.headers("planner"))
+    assert reply.status_code == 422 and "unknown hotspot category" in reply.text
