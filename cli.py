@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="gcj02: shift everything to line up with Chinese tile sets")
     coverage.set_defaults(handler=cmd_map_coverage)
 
+    analysis = commands.add_parser("coverage", parents=[network],
+                                   help="coverage-gap analysis of the whole city (batch)")
+    analysis.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    analysis.add_argument("--category", help="only hotspots of this category")
+    analysis.set_defaults(handler=cmd_coverage)
+
     keys = commands.add_parser("keys", help="API keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
     create_key = keys_commands.add_parser("create", help="make a new API key and print it once")
@@ -346,6 +352,25 @@ def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
     size = args.output.stat().st_size / 1e6
     print(f"wrote {args.output} ({size:.1f} MB): {len(data.stations)} stations and posts, "
           f"{len(data.hotspots)} hotspots, rings {sorted(data.rings)} s")
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from patrol.analysis import run_analysis
+    from zones.models import HOTSPOT_CATEGORIES
+
+    if args.category is not None and args.category not in HOTSPOT_CATEGORIES:
+        raise UsageError(f"unknown hotspot category {args.category!r}; use one of "
+                         f"{', '.join(HOTSPOT_CATEGORIES)}")
+    graph = _open(args, settings, _speed_model(args, settings))
+    with _database(settings) as engine:
+        summary = run_analysis(engine, graph, args.output, category=args.category,
+                               progress=lambda line: print(line, file=sys.stderr))
+    for name, share in summary["hotspot_share_by_category"].items():
+        print(f"{name}: " + ", ".join(f"{s // 60} min {v:.0%}" for s, v in share.items()))
+    print(f"{len(summary['hotspot_gaps_beyond_300s'])} hotspots beyond 5 minutes, "
+          f"{len(summary['grid_cell_gaps_beyond_180s'])} grid cells beyond 3 minutes; "
+          f"files and report.html in {args.output}")
     return 0
 
 

@@ -200,7 +200,8 @@ def best_source_at(graph: RoadGraph, result: Reach, points: list[Snap]
     """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none).
 
     A point on an edge is reached through the edge's ends (plus the part of the edge), so its
-    source is that of the end that gives the smallest total.
+    source is that of the end that gives the smallest total; a source on the same road that
+    could reach the point without passing a node is also counted through the road's ends.
     """
     best_source = np.full(len(points), -1, np.int64)
     best_seconds = np.full(len(points), np.inf)

@@ -1,0 +1,257 @@
+"""Batch coverage-gap analysis of a whole city (``patrol coverage``).
+
+For every hotspot, grid cell (its centre) and road segment (its midpoint, weighted by length):
+the drive time from the nearest station of each tier (1, 3 and 5 minutes: the tier each station
+answers for), in the arrive direction (a unit leaving the station reaches the place). One
+multi-source search per tier serves the whole city. Results: coverage shares per 三圈 category and
+per district within 60/180/300 s, gap lists (hotspots beyond 300 s, grid cells beyond 180 s) with
+the nearest station and its time, and CSV and GeoJSON files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h3
+import numpy as np
+import sqlalchemy as sa
+
+from patrol.dispatch import RING_SECONDS
+from patrol.errors import Invalid
+from routing import Direction, RoadGraph, snap_points
+from routing.search import best_source_at, reach
+
+TIERS = (1, 3, 5)
+#: Drive times beyond this are not searched (seconds): "none within the horizon".
+HORIZON_S = 900.0
+
+
+@dataclass(frozen=True)
+class Places:
+    """Points to assess: ids, names, categories, districts, WGS-84 lon/lat, and a weight."""
+
+    kind: str
+    ids: list
+    names: list
+    categories: list
+    districts: list
+    lon: np.ndarray
+    lat: np.ndarray
+    weight: np.ndarray
+
+
+@dataclass(frozen=True)
+class TierTimes:
+    """For each place: seconds from the nearest station of the tier (inf: none in the horizon)
+    and that station's id (-1: none)."""
+
+    seconds: np.ndarray
+    station: np.ndarray
+
+
+def station_tiers(conn: sa.Connection) -> dict[int, list[tuple[int, str, float, float]]]:
+    """Stations by the tier they answer for: tier → [(id, name, lon, lat)]."""
+    tiers: dict[int, list] = {t: [] for t in TIERS}
+    for sid, name, tier, lon, lat in conn.execute(sa.text(
+            "SELECT id, name, tier_minutes, lon, lat FROM stations ORDER BY id")):
+        tiers[int(tier)].append((sid, name, lon, lat))
+    return tiers
+
+
+def tier_times(graph: RoadGraph, stations: list[tuple], places: Places,
+               horizon_s: float = HORIZON_S) -> TierTimes:
+    """Drive time from the nearest of ``stations`` to each place (one search for all)."""
+    n = len(places.lon)
+    seconds = np.full(n, np.inf)
+    nearest = np.full(n, -1, np.int64)
+    if not stations or n == 0:
+        return TierTimes(seconds, nearest)
+    station_snaps, _ = snap_points(graph, [s[2] for s in stations], [s[3] for s in stations])
+    kept = [i for i, s in enumerate(station_snaps) if s is not None]
+    if not kept:
+        return TierTimes(seconds, nearest)
+    found = reach(graph, [station_snaps[i] for i in kept], direction=Direction.DEPART,
+                  limit_s=horizon_s)
+    snaps, _ = snap_points(graph, places.lon, places.lat)
+    on_road = [i for i, s in enumerate(snaps) if s is not None]
+    source, best = best_source_at(graph, found, [snaps[i] for i in on_road])
+    for i, src, t in zip(on_road, source, best):
+        if np.isfinite(t) and t <= horizon_s:
+            seconds[i] = t
+            nearest[i] = stations[kept[src]][0]
+    return TierTimes(seconds, nearest)
+
+
+def hotspots(conn: sa.Connection, category: str | None = None) -> Places:
+    rows = conn.execute(sa.text(
+        "SELECT id, name, category, district, ST_X(geom), ST_Y(geom) FROM hotspots "
+        "WHERE CAST(:c AS text) IS NULL OR category = :c ORDER BY id"), {"c": category}).all()
+    if category is not None and not rows:
+        raise Invalid(f"no hotspots of category {category!r} are loaded")
+    return Places("hotspot", [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                  [r[3] for r in rows], np.array([r[4] for r in rows]),
+                  np.array([r[5] for r in rows]), np.ones(len(rows)))
+
+
+def grid_cells(conn: sa.Connection) -> Places:
+    codes = conn.execute(sa.text("SELECT code FROM areas WHERE level = 'grid' ORDER BY code")
+                         ).scalars().all()
+    centres = np.array([h3.cell_to_latlng(c) for c in codes]) if codes else np.zeros((0, 2))
+    return Places("grid cell", list(codes), [None] * len(codes), [None] * len(codes),
+                  [None] * len(codes), centres[:, 1], centres[:, 0], np.ones(len(codes)))
+
+
+def road_segments(graph: RoadGraph) -> Places:
+    """Every road (one per two-way pair), at its midpoint, weighted by its length (metres)."""
+    edges = graph.road_edges
+    mid = np.array([graph.edge_lines[e].interpolate(0.5, normalized=True).coords[0]
+                    for e in edges])
+    lon, lat = graph.to_lonlat.transform(mid[:, 0], mid[:, 1])
+    classes = np.array(graph.classes)[graph.edge_class[edges]]
+    return Places("road segment", edges.tolist(), [None] * len(edges), classes.tolist(),
+                  [None] * len(edges), np.asarray(lon), np.asarray(lat),
+                  graph.edge_metres[edges])
+
+
+def shares(times: np.ndarray, weight: np.ndarray) -> dict[int, float]:
+    """Weighted share of places reached within each ring (60, 180, 300 s)."""
+    total = weight.sum()
+    return {s: float(weight[times <= s].sum() / total) if total else 0.0 for s in RING_SECONDS}
+
+
+def write_places(out: Path, places: Places, times: dict[int, TierTimes], names: dict[int, str]
+                 ) -> None:
+    """``<kind>s.csv`` and its GeoJSON twin: one row per place, seconds per tier."""
+    stem = places.kind.replace(" ", "_") + "s"
+    header = ["id", "name", "category", "district", "lon", "lat", "weight"]
+    for tier in TIERS:
+        header += [f"tier{tier}_seconds", f"tier{tier}_station"]
+    features = []
+    with open(out / f"{stem}.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i, pid in enumerate(places.ids):
+            row = [pid, places.names[i], places.categories[i], places.districts[i],
+                   round(float(places.lon[i]), 7), round(float(places.lat[i]), 7),
+                   round(float(places.weight[i]), 1)]
+            for tier in TIERS:
+                t = times[tier].seconds[i]
+                sid = int(times[tier].station[i])
+                row += ["" if not np.isfinite(t) else round(float(t), 1),
+                        "" if sid < 0 else names.get(sid, sid)]
+            writer.writerow(row)
+            features.append({"type": "Feature", "properties": dict(zip(header, row)),
+                             "geometry": {"type": "Point", "coordinates": row[4:6]}})
+    (out / f"{stem}.geojson").write_text(json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+
+
+def best_of(times: dict[int, TierTimes]) -> np.ndarray:
+    """Each place's time from the nearest station of any tier."""
+    return np.minimum.reduce([t.seconds for t in times.values()])
+
+
+def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
+                 category: str | None = None, progress=print) -> dict:
+    """Assess hotspots, grid cells and road segments; write CSV, GeoJSON, summary.json and
+    report.html to ``out``; return the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        tiers = station_tiers(conn)
+        names = {sid: name for rows in tiers.values() for sid, name, _, _ in rows}
+        place_sets = [hotspots(conn, category), grid_cells(conn), road_segments(graph)]
+    if not any(tiers.values()):
+        raise Invalid("no stations are loaded: load stations before the coverage analysis")
+    results = {}
+    for step, places in enumerate(place_sets, start=1):
+        progress(f"[{step}/{len(place_sets)}] {len(places.ids):,} {places.kind}s: drive times "
+                 f"from the nearest station of each tier")
+        times = {tier: tier_times(graph, tiers[tier], places) for tier in TIERS}
+        write_places(out, places, times, names)
+        results[places.kind] = (places, times)
+    summary = _summary(results, names)
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
+    (out / "report.html").write_text(_report_html(summary, results), "utf-8")
+    return summary
+
+
+def _summary(results: dict, names: dict[int, str]) -> dict:
+    spots, spot_times = results["hotspot"]
+    best = best_of(spot_times)
+    nearest_any = np.array([_nearest_station(spot_times, i) for i in range(len(best))])
+    by_category = {c: shares(best[np.array(spots.categories) == c], spots.weight[
+        np.array(spots.categories) == c]) for c in sorted(set(spots.categories))}
+    by_district = {d: shares(best[np.array(spots.districts, dtype=object) == d], spots.weight[
+        np.array(spots.districts, dtype=object) == d])
+        for d in sorted({d for d in spots.districts if d})}
+    cells, cell_times = results["grid cell"]
+    cell_best = best_of(cell_times)
+    roads, road_times = results["road segment"]
+    return {
+        "hotspots": len(spots.ids), "grid_cells": len(cells.ids), "road_segments": len(roads.ids),
+        "hotspot_share_by_category": by_category,
+        "hotspot_share_by_district": by_district,
+        "grid_cell_share": shares(cell_best, cells.weight),
+        "road_length_share": shares(best_of(road_times), roads.weight),
+        "hotspot_gaps_beyond_300s": [
+            {"id": spots.ids[i], "name": spots.names[i], "category": spots.categories[i],
+             "nearest_station": names.get(int(nearest_any[i][0])) if nearest_any[i][0] >= 0
+             else None, "seconds": None if not np.isfinite(best[i]) else round(float(best[i]), 1)}
+            for i in np.flatnonzero(~(best <= 300))],
+        "grid_cell_gaps_beyond_180s": [
+            {"code": cells.ids[i], "seconds": None if not np.isfinite(cell_best[i])
+             else round(float(cell_best[i]), 1)} for i in np.flatnonzero(~(cell_best <= 180))],
+    }
+
+
+def _nearest_station(times: dict[int, TierTimes], i: int) -> tuple[int, float]:
+    best = min(((t.station[i], t.seconds[i]) for t in times.values()), key=lambda x: x[1])
+    return int(best[0]), float(best[1])
+
+
+def _bars(rows: dict[str, dict[int, float]]) -> str:
+    colours = {60: "#1a9850", 180: "#fdae61", 300: "#d73027"}
+    html = []
+    for label, share in rows.items():
+        bars = "".join(f'<div title="{s // 60} min: {v:.0%}" style="background:{colours[s]};'
+                       f'width:{v * 300:.0f}px;height:8px;margin:1px 0"></div>'
+                       for s, v in share.items())
+        text = " / ".join(f"{v:.0%}" for v in share.values())
+        html.append(f"<tr><td>{label}</td><td>{bars}</td><td>{text}</td></tr>")
+    return "<table>" + "".join(html) + "</table>"
+
+
+def _report_html(summary: dict, results: dict) -> str:
+    spots, spot_times = results["hotspot"]
+    best = best_of(spot_times)
+    finite = best[np.isfinite(best)]
+    counts, edges = np.histogram(finite, bins=np.arange(0, HORIZON_S + 60, 60))
+    top = max(counts.max(), 1) if len(counts) else 1
+    histogram = "".join(f'<div style="display:inline-block;vertical-align:bottom;width:18px;'
+                        f'height:{120 * c / top:.0f}px;background:#4575b4;margin-right:2px" '
+                        f'title="{int(a // 60)}-{int(b // 60)} min: {c}"></div>'
+                        for c, a, b in zip(counts, edges, edges[1:]))
+    gaps = "".join(f"<tr><td>{g['name']}</td><td>{g['category']}</td><td>{g['nearest_station']}"
+                   f"</td><td>{g['seconds']}</td></tr>"
+                   for g in summary["hotspot_gaps_beyond_300s"][:200])
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Coverage of the 三圈 hotspots</title>
+<style>body{{font:14px sans-serif;margin:24px}} td{{padding:2px 8px}}</style></head><body>
+<h1>Coverage of the 三圈 hotspots</h1>
+<p>{summary['hotspots']:,} hotspots, {summary['grid_cells']:,} grid cells,
+{summary['road_segments']:,} road segments. Shares reached within 1 / 3 / 5 minutes from the
+nearest station of any tier (green / orange / red bars).</p>
+<h2>By category</h2>{_bars(summary['hotspot_share_by_category'])}
+<h2>Grid cells and road length</h2>{_bars({'grid cells': summary['grid_cell_share'],
+                                           'road length': summary['road_length_share']})}
+<h2>By district</h2>{_bars(summary['hotspot_share_by_district'])}
+<h2>Drive time to hotspots (minutes, one bar per minute)</h2><div>{histogram}</div>
+<h2>Hotspots beyond 5 minutes ({len(summary['hotspot_gaps_beyond_300s'])})</h2>
+<table><tr><th>hotspot</th><th>category</th><th>nearest station</th><th>seconds</th></tr>
+{gaps}</table>
+<p>Grid cells beyond 3 minutes: {len(summary['grid_cell_gaps_beyond_180s'])} (grid_cells.csv).
+Road data © OpenStreetMap contributors (ODbL); points of interest: demo data.</p>
+</body></html>"""

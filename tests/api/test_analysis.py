@@ -1,0 +1,84 @@
+"""The batch coverage-gap analysis against an independent networkx multi-source computation."""
+
+import csv
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from cli import main
+from patrol.analysis import hotspots, run_analysis, station_tiers, tier_times
+from patrol.errors import Invalid
+from routing.search import Weights
+from routing.snapping import snap_points
+
+
+def networkx_times(network, stations, places):
+    """Dijkstra from a virtual node joined to every station's departures (OSM ids)."""
+    graph, g = network.graph, network.nx_graph.copy()
+    w = Weights.free_flow(graph).forward
+    snaps, _ = snap_points(graph, [s[2] for s in stations], [s[3] for s in stations])
+    g.add_node("stations")
+    for snap in snaps:
+        if snap is None:
+            continue
+        for node, seconds, _ in snap.departures(graph, w):
+            osmid = int(graph.node_osmid[node])
+            old = g.get_edge_data("stations", osmid)
+            if old is None or min(d["travel_time"] for d in old.values()) > seconds:
+                g.add_edge("stations", osmid, travel_time=seconds)
+    dist = nx.single_source_dijkstra_path_length(g, "stations", weight="travel_time")
+    targets, _ = snap_points(graph, places.lon, places.lat)
+    times = []
+    for t in targets:
+        if t is None:
+            times.append(np.inf)
+            continue
+        times.append(min(dist.get(int(graph.node_osmid[n]), np.inf) + s
+                         for n, s, _ in t.arrivals(graph, w)))
+    return np.array(times)
+
+
+def test_tier_times_equal_networkx(city, wuhan_central):
+    with city.engine.connect() as conn:
+        tiers = station_tiers(conn)
+        places = hotspots(conn)
+    west_east = (places.lon > 114.25) & (places.lon < 114.30)
+    checked = 0
+    for tier in (1, 3):
+        ours = tier_times(wuhan_central.graph, tiers[tier], places, horizon_s=1e9).seconds
+        reference = networkx_times(wuhan_central, tiers[tier], places)
+        both = np.isfinite(reference) & west_east
+        assert np.allclose(ours[both], reference[both], atol=1e-6)
+        checked += both.sum()
+    assert checked > 20
+
+
+def test_analysis_files_agree_with_the_summary(city, wuhan_central, tmp_path):
+    summary = run_analysis(city.engine, wuhan_central.graph, tmp_path, progress=lambda _: None)
+    with open(tmp_path / "hotspots.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == summary["hotspots"] > 0
+    best = np.array([min([float(r[f"tier{t}_seconds"]) for t in (1, 3, 5)
+                          if r[f"tier{t}_seconds"]] or [np.inf]) for r in rows])
+    hospital = np.array([r["category"] == "hospital" for r in rows])
+    expected = float(np.mean(best[hospital] <= 180))
+    assert summary["hotspot_share_by_category"]["hospital"][180] == pytest.approx(expected)
+    gaps = {g["id"] for g in summary["hotspot_gaps_beyond_300s"]}
+    assert gaps == {int(r["id"]) for r, b in zip(rows, best) if not b <= 300}
+    geo = json.loads((tmp_path / "grid_cells.geojson").read_text())
+    assert len(geo["features"]) == summary["grid_cells"]
+    assert (tmp_path / "report.html").read_text().count("<h2>") >= 5
+
+
+def test_bad_inputs(city, wuhan_central, tmp_path, monkeypatch, capsys):
+    empty = sa.create_engine(city.url)
+    with empty.connect() as conn:
+        with pytest.raises(Invalid, match="no hotspots of category 'transport_hub'"):
+            hotspots(conn, "transport_hub")
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    assert main(["coverage", "-o", str(tmp_path), "--category", "zoo"]) == 2
+    assert "unknown hotspot category 'zoo'" in capsys.readouterr().err
+    empty.dispose()
