@@ -62,8 +62,9 @@ def station_tiers(conn: sa.Connection) -> dict[int, list[tuple[int, str, float, 
 
 
 def tier_times(graph: RoadGraph, stations: list[tuple], places: Places,
-               horizon_s: float = HORIZON_S) -> TierTimes:
-    """Drive time from the nearest of ``stations`` to each place (one search for all)."""
+               horizon_s: float = HORIZON_S, snaps: list | None = None) -> TierTimes:
+    """Drive time from the nearest of ``stations`` to each place (one search for all);
+    ``snaps`` are the places already snapped (snapped here when None)."""
     n = len(places.lon)
     seconds = np.full(n, np.inf)
     nearest = np.full(n, -1, np.int64)
@@ -75,7 +76,8 @@ def tier_times(graph: RoadGraph, stations: list[tuple], places: Places,
         return TierTimes(seconds, nearest)
     found = reach(graph, [station_snaps[i] for i in kept], direction=Direction.DEPART,
                   limit_s=horizon_s)
-    snaps, _ = snap_points(graph, places.lon, places.lat)
+    if snaps is None:
+        snaps, _ = snap_points(graph, places.lon, places.lat)
     on_road = [i for i, s in enumerate(snaps) if s is not None]
     source, best = best_source_at(graph, found, [snaps[i] for i in on_road])
     for i, src, t in zip(on_road, source, best):
@@ -169,7 +171,8 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
     for step, places in enumerate(place_sets, start=1):
         progress(f"[{step}/{len(place_sets)}] {len(places.ids):,} {places.kind}s: drive times "
                  f"from the nearest station of each tier")
-        times = {tier: tier_times(graph, tiers[tier], places) for tier in TIERS}
+        snaps, _ = snap_points(graph, places.lon, places.lat)
+        times = {tier: tier_times(graph, tiers[tier], places, snaps=snaps) for tier in TIERS}
         write_places(out, places, times, names)
         results[places.kind] = (places, times)
     summary = _summary(results, names)

@@ -203,17 +203,24 @@ def best_source_at(graph: RoadGraph, result: Reach, points: list[Snap]
     source is that of the end that gives the smallest total; a source on the same road that
     could reach the point without passing a node is also counted through the road's ends.
     """
-    best_source = np.full(len(points), -1, np.int64)
-    best_seconds = np.full(len(points), np.inf)
-    for i, point in enumerate(points):
-        ways = (point.arrivals(graph, result.weights.forward)
-                if result.direction is Direction.DEPART
-                else point.departures(graph, result.weights.forward))
-        for node, seconds, _ in ways:
-            total = result.seconds[node] + seconds
-            if total < best_seconds[i]:
-                best_seconds[i], best_source[i] = total, result.source[node]
-    return best_source, best_seconds
+    w = result.weights.forward
+    edge = np.fromiter((p.edge for p in points), np.int64, len(points))
+    frac = np.fromiter((p.fraction for p in points), np.float64, len(points))
+    twin = graph.edge_twin[edge]
+    has_twin = twin >= 0
+    safe_twin = np.where(has_twin, twin, edge)
+    if result.direction is Direction.DEPART:  # reach the point: through its road's ends
+        ends = (graph.edge_tail[edge], graph.edge_head[edge])
+        parts = (frac * w[edge], (1 - frac) * w[safe_twin])
+    else:  # leave the point toward the sources
+        ends = (graph.edge_head[edge], graph.edge_tail[edge])
+        parts = ((1 - frac) * w[edge], frac * w[safe_twin])
+    first = result.seconds[ends[0]] + parts[0]
+    second = np.where(has_twin, result.seconds[ends[1]] + parts[1], np.inf)
+    use_second = second < first
+    best = np.where(use_second, second, first)
+    source = np.where(use_second, result.source[ends[1]], result.source[ends[0]])
+    return np.where(np.isfinite(best), source, -1).astype(np.int64), best
 
 
 def _direct_to(graph: RoadGraph, edge: NDArray, frac: NDArray, target: Snap,
