@@ -336,11 +336,8 @@ def _database(settings: Settings) -> Iterator:
 def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
     from maps.coverage import coverage_map
     from patrol.coverage import gather
-    from zones.models import HOTSPOT_CATEGORIES
 
-    if args.category is not None and args.category not in HOTSPOT_CATEGORIES:
-        raise UsageError(f"unknown hotspot category {args.category!r}; use one of "
-                         f"{', '.join(HOTSPOT_CATEGORIES)}")
+    _check_category(args.category)
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine:
         data = gather(engine, graph, zone_id=args.zone, category=args.category,
@@ -357,11 +354,8 @@ def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     from patrol.analysis import run_analysis
-    from zones.models import HOTSPOT_CATEGORIES
 
-    if args.category is not None and args.category not in HOTSPOT_CATEGORIES:
-        raise UsageError(f"unknown hotspot category {args.category!r}; use one of "
-                         f"{', '.join(HOTSPOT_CATEGORIES)}")
+    _check_category(args.category)
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine:
         summary = run_analysis(engine, graph, args.output, category=args.category,
@@ -444,6 +438,14 @@ def cmd_db_down(args: argparse.Namespace, settings: Settings) -> int:
     LocalCluster(settings.pg_dir).down()
     print(f"stopped the local database in {settings.pg_dir}")
     return 0
+
+
+def _check_category(category: str | None) -> None:
+    from zones.models import HOTSPOT_CATEGORIES
+
+    if category is not None and category not in HOTSPOT_CATEGORIES:
+        raise UsageError(f"unknown hotspot category {category!r}; use one of "
+                         f"{', '.join(HOTSPOT_CATEGORIES)}")
 
 
 def _open(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> RoadGraph:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import os
+from contextlib import contextmanager
 import uuid
 
 import geopandas as gpd
@@ -102,3 +103,20 @@ def fresh_database(server_url):
         for name in made:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def named_database(server_url: str, name: str):
+    """A fresh database ``name`` on the test server (replacing any left over); yields its URL and
+    drops it afterwards."""
+    admin = sa.create_engine(make_url(server_url).set(database="postgres"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

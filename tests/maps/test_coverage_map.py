@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from maps.coverage import coverage_map
 from patrol.coverage import gather
+from conftest import named_database
 from tests_api_support import make_city
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -20,25 +21,15 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 @pytest.fixture(scope="module")
 def city_data(server_url, wuhan_central):
-    from sqlalchemy.engine import make_url
-    admin = sa.create_engine(make_url(server_url).set(database="postgres"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS test_maps WITH (FORCE)"))
-        conn.execute(sa.text("CREATE DATABASE test_maps"))
-    url = make_url(server_url).set(database="test_maps").render_as_string(hide_password=False)
-    city = make_city(url, wuhan_central.graph, fleet=3)
-    with city.engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO incidents (category, priority, geom) SELECT 'theft', 3, "
-            "ST_SetSRID(ST_MakePoint(114.26 + random() * 0.03, 30.59 + random() * 0.02), 4326) "
-            "FROM generate_series(1, 40)"))
-    data = gather(city.engine, wuhan_central.graph)
-    yield data
-    city.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS test_maps WITH (FORCE)"))
-    admin.dispose()
+    with named_database(server_url, "test_maps") as url:
+        city = make_city(url, wuhan_central.graph, fleet=3)
+        with city.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO incidents (category, priority, geom) SELECT 'theft', 3, "
+                "ST_SetSRID(ST_MakePoint(114.26 + random() * 0.03, 30.59 + random() * 0.02),"
+                " 4326) FROM generate_series(1, 40)"))
+        yield gather(city.engine, wuhan_central.graph)
+        city.engine.dispose()
 
 
 def chromium(page: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import shapely
 import sqlalchemy as sa
 from pyproj import Geod
 
-from conftest import POI_DIR, WUHAN_CENTRAL_BBOX
+from conftest import POI_DIR, WUHAN_CENTRAL_BBOX, named_database
 from zones import queries
 from zones.loading import load_generated_grid, load_hotspots, load_stations
 from zones.migrate import upgrade
@@ -16,28 +16,20 @@ GEOD = Geod(ellps="WGS84")
 
 
 @pytest.fixture(scope="module")
-def city(server_url, wuhan_central, tmp_path_factory):
+def city(server_url, wuhan_central):
     """A database with Wuhan's stations and hotspots and a grid over central Wuhan."""
-    from sqlalchemy.engine import make_url
-    admin = sa.create_engine(make_url(server_url).set(database="postgres"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS test_queries WITH (FORCE)"))
-        conn.execute(sa.text("CREATE DATABASE test_queries"))
-    url = make_url(server_url).set(database="test_queries").render_as_string(hide_password=False)
-    upgrade(url)
-    engine = sa.create_engine(url)
-    load_stations(engine, POI_DIR / "police.geojson", crs="gcj02")
-    load_hotspots(engine, POI_DIR / "middle_schools.geojson", category="school", crs="gcj02")
-    summary = load_generated_grid(engine, wuhan_central.graph)
-    assert "0 added" not in summary.split(";")[0]
-    again = load_generated_grid(engine, wuhan_central.graph)
-    assert "0 added" in again.split(";")[0] and "patrol zones: 0 added" in again
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS test_queries WITH (FORCE)"))
-    admin.dispose()
+    with named_database(server_url, "test_queries") as url:
+        upgrade(url)
+        engine = sa.create_engine(url)
+        load_stations(engine, POI_DIR / "police.geojson", crs="gcj02")
+        load_hotspots(engine, POI_DIR / "middle_schools.geojson", category="school",
+                      crs="gcj02")
+        summary = load_generated_grid(engine, wuhan_central.graph)
+        assert "0 added" not in summary.split(";")[0]
+        again = load_generated_grid(engine, wuhan_central.graph)
+        assert "0 added" in again.split(";")[0] and "patrol zones: 0 added" in again
+        yield engine
+        engine.dispose()
 
 
 def random_points(count, seed):
