@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
+from sqlalchemy import text as sa_text
 from sqlalchemy.exc import OperationalError
 
 from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
@@ -152,9 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     analysis = commands.add_parser("coverage", parents=[network],
                                    help="coverage-gap analysis of the whole city (batch)")
-    analysis.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    analysis.add_argument("-o", "--output", type=Path, help="output folder")
     analysis.add_argument("--category", help="only hotspots of this category")
     analysis.set_defaults(handler=cmd_coverage)
+    analysis_commands = analysis.add_subparsers(dest="coverage_command")
+    siting = analysis_commands.add_parser(
+        "recommend", parents=[network], help="where K new posts would cover the most hotspots "
+        "within a tier (maximal covering location problem, greedy)")
+    siting.add_argument("--add", type=int, required=True, help="how many new posts (K)")
+    siting.add_argument("--tier", type=int, choices=(1, 3, 5), default=3, help="minutes")
+    siting.set_defaults(handler=cmd_recommend)
 
     keys = commands.add_parser("keys", help="API keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -355,6 +363,9 @@ def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     from patrol.analysis import run_analysis
 
+    if args.output is None:
+        raise UsageError("patrol coverage needs -o FOLDER for its files (or the subcommand "
+                         "recommend)")
     _check_category(args.category)
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine:
@@ -365,6 +376,30 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{len(summary['hotspot_gaps_beyond_300s'])} hotspots beyond 5 minutes, "
           f"{len(summary['grid_cell_gaps_beyond_180s'])} grid cells beyond 3 minutes; "
           f"files and report.html in {args.output}")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
+    from patrol.analysis import hotspots
+    from patrol.siting import recommend
+
+    _check_category(args.category)
+    graph = _open(args, settings, _speed_model(args, settings))
+    with _database(settings) as engine, engine.connect() as conn:
+        stations = [tuple(r) for r in conn.execute(sa_text(
+            "SELECT id, name, lon, lat FROM stations ORDER BY id"))]
+        places = hotspots(conn, args.category)
+    if not stations:
+        raise UsageError("no stations are loaded: load stations first")
+    snaps, _ = snap_points(graph, places.lon, places.lat)
+    result = recommend(graph, stations, places, snaps, k=args.add, tier_s=args.tier * 60.0)
+    total = result.total_weight
+    print(f"hotspot weight reached within {args.tier} min: {result.covered_before / total:.1%} "
+          f"now, {result.covered_after / total:.1%} with {len(result.nodes)} new posts "
+          f"(verified afresh: {result.verified_after / total:.1%}); greedy, within (1 - 1/e) "
+          f"of the best possible")
+    for i, ((lon, lat), gain) in enumerate(zip(result.lonlat, result.gains), start=1):
+        print(f"  post {i}: {lon:.6f},{lat:.6f} (WGS-84) covers {gain:g} more")
     return 0
 
 

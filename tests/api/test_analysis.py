@@ -82,3 +82,13 @@ def test_bad_inputs(city, wuhan_central, tmp_path, monkeypatch, capsys):
     assert main(["coverage", "-o", str(tmp_path), "--category", "zoo"]) == 2
     assert "unknown hotspot category 'zoo'" in capsys.readouterr().err
     empty.dispose()
+
+
+def test_recommend_command(city, wuhan_central_compiled, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    code = main(["coverage", "recommend", "--add", "2", "--tier", "1", "--graph",
+                 str(wuhan_central_compiled)])
+    out = capsys.readouterr().out
+    assert code == 0 and "verified afresh" in out and "post 2:" in out
+    assert main(["coverage", "--graph", str(wuhan_central_compiled)]) == 2
+    assert "needs -o FOLDER" in capsys.readouterr().err
