@@ -22,7 +22,8 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.exc import OperationalError
 
 from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
-                     parse_coord_system, rank_to, reach, rings, snap_point, snap_points)
+                     parse_coord_system, rank_to, reach, rings, snap_point, snap_points,
+                     to_wgs84)
 from routing.circles import rings_geojson
 from routing.compiled import RoadGraph
 from routing.graph_store import compiled_path, import_graph
@@ -163,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     siting.add_argument("--add", type=int, required=True, help="how many new posts (K)")
     siting.add_argument("--tier", type=int, choices=(1, 3, 5), default=3, help="minutes")
     siting.set_defaults(handler=cmd_recommend)
+    whatif = analysis_commands.add_parser(
+        "whatif", parents=[network], help="coverage change if stations are added, moved or "
+        "removed")
+    whatif.add_argument("--add", action="append", default=[], metavar="LON,LAT[,TIER]",
+                        help="a new station (tier 1 unless given); repeatable")
+    whatif.add_argument("--remove", action="append", default=[], type=int, metavar="ID",
+                        help="a station to take away; repeatable")
+    whatif.add_argument("--move", action="append", default=[], metavar="ID:LON,LAT",
+                        help="a station moved; repeatable")
+    whatif.add_argument("--from-file", type=Path, help="GeoJSON of stations to add (a 'tier' "
+                        "property, default 1)")
+    whatif.add_argument("--crs", default="wgs84", help="of the coordinates given: wgs84, gcj02, "
+                        "bd09")
+    whatif.set_defaults(handler=cmd_whatif)
 
     keys = commands.add_parser("keys", help="API keys")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -401,6 +416,57 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     for i, ((lon, lat), gain) in enumerate(zip(result.lonlat, result.gains), start=1):
         print(f"  post {i}: {lon:.6f},{lat:.6f} (WGS-84) covers {gain:g} more")
     return 0
+
+
+def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
+    from patrol.analysis import StationChange, hotspots, station_tiers, what_if
+
+    _check_category(args.category)
+    crs = parse_coord_system(args.crs)
+    added = [_parse_station(text, crs) for text in args.add]
+    if args.from_file is not None:
+        for feature in _read_points(args.from_file):
+            lon, lat = feature["geometry"]["coordinates"][:2]
+            tier = int((feature.get("properties") or {}).get("tier", 1))
+            added.append(_parse_station(f"{lon},{lat},{tier}", crs))
+    moved = []
+    for text in args.move:
+        sid, _, where = text.partition(":")
+        try:
+            lon, lat, _ = _parse_station(where, crs)
+            moved.append((int(sid), lon, lat))
+        except ValueError:
+            raise UsageError(f"--move must be ID:LON,LAT, got {text!r}") from None
+    change = StationChange(tuple(added), frozenset(args.remove), tuple(moved))
+    graph = _open(args, settings, _speed_model(args, settings))
+    with _database(settings) as engine, engine.connect() as conn:
+        tiers = station_tiers(conn)
+        places = hotspots(conn, args.category)
+    result = what_if(graph, tiers, places, change)
+    for category in result["before"]:
+        old, new = result["before"][category], result["after"][category]
+        print(f"{category}: " + ", ".join(f"{s // 60} min {old[s]:.1%} → {new[s]:.1%}"
+                                          for s in old))
+    print(f"gaps (beyond 5 minutes) closed: {len(result['gaps_closed'])}, opened: "
+          f"{len(result['gaps_opened'])}")
+    for gap in result["gaps_closed"][:20]:
+        print(f"  closed: {gap['name']} ({gap['category']}) {gap['before_s']} s → "
+              f"{gap['after_s']} s")
+    return 0
+
+
+def _parse_station(text: str, crs) -> tuple[float, float, int]:
+    """LON,LAT[,TIER] in ``crs`` → WGS-84 lon, lat and the tier (1 unless given)."""
+    parts = text.split(",")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        lon, lat = float(parts[0]), float(parts[1])
+        tier = int(parts[2]) if len(parts) == 3 else 1
+    except ValueError:
+        raise UsageError(f"a station must be LON,LAT[,TIER], got {text!r}") from None
+    x, y = to_wgs84(lon, lat, crs)
+    return float(x), float(y), tier
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -258,3 +258,51 @@ nearest station of any tier (green / orange / red bars).</p>
 <p>Grid cells beyond 3 minutes: {len(summary['grid_cell_gaps_beyond_180s'])} (grid_cells.csv).
 Road data © OpenStreetMap contributors (ODbL); points of interest: demo data.</p>
 </body></html>"""
+
+
+@dataclass(frozen=True)
+class StationChange:
+    """What-if edits: stations to add (lon, lat, tier), to remove (ids), to move (id → lon, lat)."""
+
+    add: tuple[tuple[float, float, int], ...] = ()
+    remove: frozenset[int] = frozenset()
+    move: tuple[tuple[int, float, float], ...] = ()
+
+    def apply(self, tiers: dict[int, list[tuple]]) -> dict[int, list[tuple]]:
+        known = {s[0] for rows in tiers.values() for s in rows}
+        unknown = sorted((set(self.remove) | {m[0] for m in self.move}) - known)
+        if unknown:
+            raise Invalid(f"no station {', '.join(map(str, unknown))}")
+        moved = {sid: (lon, lat) for sid, lon, lat in self.move}
+        changed = {t: [(s[0], s[1], *moved.get(s[0], (s[2], s[3]))) for s in rows
+                       if s[0] not in self.remove] for t, rows in tiers.items()}
+        for i, (lon, lat, tier) in enumerate(self.add):
+            if tier not in TIERS:
+                raise Invalid(f"tier {tier} of an added station must be one of 1, 3, 5")
+            changed[tier].append((-1 - i, f"added station {i + 1}", lon, lat))
+        return changed
+
+
+def what_if(graph: RoadGraph, tiers: dict[int, list[tuple]], places: Places,
+            change: StationChange) -> dict:
+    """Hotspot coverage before and after ``change``: shares per category within 60/180/300 s,
+    and the hotspots whose gap (beyond 300 s) the change closes or opens."""
+    snaps, _ = snap_points(graph, places.lon, places.lat)
+    after_tiers = change.apply(tiers)
+    before = best_of({t: tier_times(graph, tiers[t], places, snaps=snaps) for t in TIERS})
+    after = best_of({t: tier_times(graph, after_tiers[t], places, snaps=snaps) for t in TIERS})
+    categories = np.array(places.categories)
+
+    def by_category(times: np.ndarray) -> dict:
+        return {c: shares(times[categories == c], places.weight[categories == c])
+                for c in sorted(set(places.categories))}
+
+    def listed(mask: np.ndarray) -> list[dict]:
+        return [{"id": places.ids[i], "name": places.names[i], "category": places.categories[i],
+                 "before_s": None if not np.isfinite(before[i]) else round(float(before[i]), 1),
+                 "after_s": None if not np.isfinite(after[i]) else round(float(after[i]), 1)}
+                for i in np.flatnonzero(mask)]
+
+    return {"before": by_category(before), "after": by_category(after),
+            "gaps_closed": listed(~(before <= 300) & (after <= 300)),
+            "gaps_opened": listed((before <= 300) & ~(after <= 300))}

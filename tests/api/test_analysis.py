@@ -92,3 +92,40 @@ def test_recommend_command(city, wuhan_central_compiled, monkeypatch, capsys):
     assert code == 0 and "verified afresh" in out and "post 2:" in out
     assert main(["coverage", "--graph", str(wuhan_central_compiled)]) == 2
     assert "needs -o FOLDER" in capsys.readouterr().err
+
+
+def test_what_if_adding_a_station_at_a_gap_closes_it(city, wuhan_central):
+    from patrol.analysis import StationChange, what_if
+    graph = wuhan_central.graph
+    with city.engine.connect() as conn:
+        tiers = station_tiers(conn)
+        places = hotspots(conn)
+    # Keep only a few stations so that some reachable hotspots fall beyond five minutes.
+    keep = {s[0] for s in tiers[1][:5]}
+    thin = StationChange(remove=frozenset(s[0] for rows in tiers.values() for s in rows
+                                          if s[0] not in keep))
+    base = what_if(graph, tiers, places, thin)
+    reachable_gaps = [g for g in base["gaps_opened"] if g["after_s"] is not None]
+    assert reachable_gaps, "the thinned station set leaves reachable gaps"
+    gap = reachable_gaps[0]
+    i = places.ids.index(gap["id"])
+    closing = StationChange(add=((float(places.lon[i]), float(places.lat[i]), 1),),
+                            remove=thin.remove)
+    result = what_if(graph, tiers, places, closing)
+    still_open = {g["id"] for g in result["gaps_opened"]}
+    assert gap["id"] not in still_open
+    with pytest.raises(Invalid, match="no station 999999"):
+        what_if(graph, tiers, places, StationChange(remove=frozenset({999999})))
+    with pytest.raises(Invalid, match="tier 2"):
+        what_if(graph, tiers, places, StationChange(add=((114.27, 30.6, 2),)))
+
+
+def test_whatif_command(city, wuhan_central_compiled, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    code = main(["coverage", "whatif", "--add", "114.27,30.60", "--graph",
+                 str(wuhan_central_compiled)])
+    out = capsys.readouterr().out
+    assert code == 0 and "gaps (beyond 5 minutes) closed" in out and "→" in out
+    assert main(["coverage", "whatif", "--add", "east,north", "--graph",
+                 str(wuhan_central_compiled)]) == 2
+    assert "LON,LAT[,TIER]" in capsys.readouterr().err
