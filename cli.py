@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="coverage-gap analysis of the whole city (batch)")
     analysis.add_argument("-o", "--output", type=Path, help="output folder")
     analysis.add_argument("--category", help="only hotspots of this category")
+    analysis.add_argument("--scheduler", help="run on Dask distributed: a scheduler address "
+                          "(tcp://host:8786) or 'local' for a local cluster")
+    analysis.add_argument("--partitions", type=int, default=8,
+                          help="pieces per place set and tier on Dask (default 8)")
     analysis.set_defaults(handler=cmd_coverage)
     analysis_commands = analysis.add_subparsers(dest="coverage_command")
     siting = analysis_commands.add_parser(
@@ -382,16 +386,48 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("patrol coverage needs -o FOLDER for its files (or the subcommand "
                          "recommend)")
     _check_category(args.category)
-    graph = _open(args, settings, _speed_model(args, settings))
-    with _database(settings) as engine:
+    speeds = _speed_model(args, settings)
+    graph = _open(args, settings, speeds)
+    with _database(settings) as engine, _dask(args, settings, speeds) as times_for:
         summary = run_analysis(engine, graph, args.output, category=args.category,
-                               progress=lambda line: print(line, file=sys.stderr))
+                               progress=lambda line: print(line, file=sys.stderr),
+                               times_for=times_for)
     for name, share in summary["hotspot_share_by_category"].items():
         print(f"{name}: " + ", ".join(f"{s // 60} min {v:.0%}" for s, v in share.items()))
     print(f"{len(summary['hotspot_gaps_beyond_300s'])} hotspots beyond 5 minutes, "
           f"{len(summary['grid_cell_gaps_beyond_180s'])} grid cells beyond 3 minutes; "
           f"files and report.html in {args.output}")
     return 0
+
+
+@contextmanager
+def _dask(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> Iterator:
+    """A ``times_for`` running on Dask when --scheduler is given, else None (in-process)."""
+    if not args.scheduler:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    from patrol.distributed import dask_times
+    from routing.compiled import COMPILED_SUFFIX
+    from routing.graph_store import compiled_path
+
+    source = args.graph or settings.graph
+    graph_file = str(source if str(source).endswith(COMPILED_SUFFIX)
+                     else compiled_path(source, speeds, settings.cache_dir))
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None) if args.scheduler == "local" else None
+    try:
+        client = Client(cluster if cluster is not None else args.scheduler, timeout=10)
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {args.scheduler} ({exc})") from None
+    try:
+        yield lambda tiers, places: dask_times(client, graph_file, tiers, places,
+                                               args.partitions)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:

@@ -157,9 +157,10 @@ def best_of(times: dict[int, TierTimes]) -> np.ndarray:
 
 
 def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
-                 category: str | None = None, progress=print) -> dict:
+                 category: str | None = None, progress=print, times_for=None) -> dict:
     """Assess hotspots, grid cells and road segments; write CSV, GeoJSON, summary.json and
-    report.html to ``out``; return the summary."""
+    report.html to ``out``; return the summary. ``times_for(tiers, places)`` computes the tier
+    times elsewhere (e.g. on Dask, see ``patrol.distributed``); by default here."""
     out.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:
         tiers = station_tiers(conn)
@@ -171,8 +172,11 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
     for step, places in enumerate(place_sets, start=1):
         progress(f"[{step}/{len(place_sets)}] {len(places.ids):,} {places.kind}s: drive times "
                  f"from the nearest station of each tier")
-        snaps, _ = snap_points(graph, places.lon, places.lat)
-        times = {tier: tier_times(graph, tiers[tier], places, snaps=snaps) for tier in TIERS}
+        if times_for is not None:
+            times = times_for(tiers, places)
+        else:
+            snaps, _ = snap_points(graph, places.lon, places.lat)
+            times = {tier: tier_times(graph, tiers[tier], places, snaps=snaps) for tier in TIERS}
         write_places(out, places, times, names)
         results[places.kind] = (places, times)
     summary = _summary(results, names)

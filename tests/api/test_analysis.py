@@ -129,3 +129,35 @@ def test_whatif_command(city, wuhan_central_compiled, monkeypatch, capsys):
     assert main(["coverage", "whatif", "--add", "east,north", "--graph",
                  str(wuhan_central_compiled)]) == 2
     assert "LON,LAT[,TIER]" in capsys.readouterr().err
+
+
+def test_dask_local_cluster_gives_the_same_answers(city, wuhan_central, wuhan_central_compiled):
+    from distributed import Client, LocalCluster
+
+    from patrol.analysis import TIERS
+    from patrol.distributed import dask_times
+    with city.engine.connect() as conn:
+        tiers = station_tiers(conn)
+        places = hotspots(conn)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        remote = dask_times(client, str(wuhan_central_compiled), tiers, places, partitions=5)
+    for tier in TIERS:
+        local = tier_times(wuhan_central.graph, tiers[tier], places)
+        assert np.array_equal(np.isfinite(local.seconds), np.isfinite(remote[tier].seconds))
+        finite = np.isfinite(local.seconds)
+        assert np.allclose(local.seconds[finite], remote[tier].seconds[finite], atol=1e-9)
+        assert np.array_equal(local.station, remote[tier].station)
+
+
+def test_coverage_command_on_a_local_dask_cluster(city, wuhan_central_compiled, monkeypatch,
+                                                   capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    code = main(["coverage", "-o", str(tmp_path), "--scheduler", "local", "--partitions", "3",
+                 "--graph", str(wuhan_central_compiled)])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["hotspots"] > 0 and (tmp_path / "road_segments.csv").exists()
+    assert main(["coverage", "-o", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9",
+                 "--graph", str(wuhan_central_compiled)]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
