@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis.add_argument("--category", help="only hotspots of this category")
     analysis.add_argument("--scheduler", help="run on Dask distributed: a scheduler address "
                           "(tcp://host:8786) or 'local' for a local cluster")
+    analysis.add_argument("--no-map", action="store_true", help="skip the report's map")
     analysis.add_argument("--partitions", type=int, default=8,
                           help="pieces per place set and tier on Dask (default 8)")
     analysis.set_defaults(handler=cmd_coverage)
@@ -391,7 +392,18 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as engine, _dask(args, settings, speeds) as times_for:
         summary = run_analysis(engine, graph, args.output, category=args.category,
                                progress=lambda line: print(line, file=sys.stderr),
-                               times_for=times_for)
+                               times_for=times_for,
+                               map_file=None if args.no_map else "coverage_map.html")
+        if not args.no_map:
+            from maps.coverage import coverage_map
+            from patrol.coverage import gather
+
+            print("drawing the map", file=sys.stderr)
+            data = gather(engine, graph, category=args.category,
+                          buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
+            tiles = None if settings.map_tiles.lower() == "none" else settings.map_tiles
+            coverage_map(data, tiles=tiles, attribution=settings.map_attribution).save(
+                str(args.output / "coverage_map.html"))
     for name, share in summary["hotspot_share_by_category"].items():
         print(f"{name}: " + ", ".join(f"{s // 60} min {v:.0%}" for s, v in share.items()))
     print(f"{len(summary['hotspot_gaps_beyond_300s'])} hotspots beyond 5 minutes, "

@@ -157,7 +157,8 @@ def best_of(times: dict[int, TierTimes]) -> np.ndarray:
 
 
 def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
-                 category: str | None = None, progress=print, times_for=None) -> dict:
+                 category: str | None = None, progress=print, times_for=None,
+                 map_file: str | None = None) -> dict:
     """Assess hotspots, grid cells and road segments; write CSV, GeoJSON, summary.json and
     report.html to ``out``; return the summary. ``times_for(tiers, places)`` computes the tier
     times elsewhere (e.g. on Dask, see ``patrol.distributed``); by default here."""
@@ -180,6 +181,8 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
         write_places(out, places, times, names)
         results[places.kind] = (places, times)
     summary = _summary(results, names)
+    if map_file:
+        summary["map"] = map_file  # drawn by the caller next to the report
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
     (out / "report.html").write_text(_report_html(summary, results), "utf-8")
     return summary
@@ -231,6 +234,13 @@ def _bars(rows: dict[str, dict[int, float]]) -> str:
     return "<table>" + "".join(html) + "</table>"
 
 
+def _map_frame(summary: dict) -> str:
+    if not summary.get("map"):
+        return ""
+    return (f'<h2>Map</h2><iframe src="{summary["map"]}" style="width:100%;height:640px;'
+            f'border:1px solid #999"></iframe>')
+
+
 def _report_html(summary: dict, results: dict) -> str:
     spots, spot_times = results["hotspot"]
     best = best_of(spot_times)
@@ -252,6 +262,7 @@ def _report_html(summary: dict, results: dict) -> str:
 {summary['road_segments']:,} road segments. Shares reached within 1 / 3 / 5 minutes from the
 nearest station of any tier (green / orange / red bars).</p>
 <h2>By category</h2>{_bars(summary['hotspot_share_by_category'])}
+{_map_frame(summary)}
 <h2>Grid cells and road length</h2>{_bars({'grid cells': summary['grid_cell_share'],
                                            'road length': summary['road_length_share']})}
 <h2>By district</h2>{_bars(summary['hotspot_share_by_district'])}

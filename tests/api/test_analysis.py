@@ -158,6 +158,8 @@ def test_coverage_command_on_a_local_dask_cluster(city, wuhan_central_compiled, 
     assert code == 0, capsys.readouterr().err
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["hotspots"] > 0 and (tmp_path / "road_segments.csv").exists()
+    assert (tmp_path / "coverage_map.html").exists()
+    assert 'iframe src="coverage_map.html"' in (tmp_path / "report.html").read_text()
     assert main(["coverage", "-o", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9",
                  "--graph", str(wuhan_central_compiled)]) == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
