@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a station to take away; repeatable")
     whatif.add_argument("--move", action="append", default=[], metavar="ID:LON,LAT",
                         help="a station moved; repeatable")
+    whatif.add_argument("--with-units", action="store_true", help="count the available patrol "
+                        "cars as 1-minute responders where they are now")
+    whatif.add_argument("--remove-unit", action="append", default=[], type=int, metavar="ID",
+                        help="a unit to take away (with --with-units); repeatable")
+    whatif.add_argument("--move-unit", action="append", default=[], metavar="ID:LON,LAT",
+                        help="a unit moved (with --with-units); repeatable")
     whatif.add_argument("--from-file", type=Path, help="GeoJSON of stations to add (a 'tier' "
                         "property, default 1)")
     whatif.add_argument("--crs", default="wgs84", help="of the coordinates given: wgs84, gcj02, "
@@ -430,7 +436,9 @@ def _dask(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> I
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None) if args.scheduler == "local" else None
     try:
-        client = Client(cluster if cluster is not None else args.scheduler, timeout=10)
+        # A remote scheduler answers at once or not at all; local workers may take a while.
+        client = Client(cluster if cluster is not None else args.scheduler,
+                        timeout=60 if cluster is not None else 10)
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {args.scheduler} ({exc})") from None
     try:
@@ -467,7 +475,8 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
-    from patrol.analysis import StationChange, hotspots, station_tiers, what_if
+    from patrol.analysis import (UNIT_ID_OFFSET, StationChange, hotspots, station_tiers,
+                                 unit_responders, what_if)
 
     _check_category(args.category)
     crs = parse_coord_system(args.crs)
@@ -477,18 +486,18 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
             lon, lat = feature["geometry"]["coordinates"][:2]
             tier = int((feature.get("properties") or {}).get("tier", 1))
             added.append(_parse_station(f"{lon},{lat},{tier}", crs))
-    moved = []
-    for text in args.move:
-        sid, _, where = text.partition(":")
-        try:
-            lon, lat, _ = _parse_station(where, crs)
-            moved.append((int(sid), lon, lat))
-        except ValueError:
-            raise UsageError(f"--move must be ID:LON,LAT, got {text!r}") from None
-    change = StationChange(tuple(added), frozenset(args.remove), tuple(moved))
+    if (args.remove_unit or args.move_unit) and not args.with_units:
+        raise UsageError("--remove-unit and --move-unit need --with-units")
+    moved = [_parse_move(text, crs, "--move") for text in args.move]
+    moved += [(UNIT_ID_OFFSET + uid, lon, lat) for uid, lon, lat in
+              (_parse_move(text, crs, "--move-unit") for text in args.move_unit)]
+    removed = set(args.remove) | {UNIT_ID_OFFSET + uid for uid in args.remove_unit}
+    change = StationChange(tuple(added), frozenset(removed), tuple(moved))
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine, engine.connect() as conn:
         tiers = station_tiers(conn)
+        if args.with_units:
+            tiers[1] = tiers[1] + unit_responders(conn, settings.stale_position_s)
         places = hotspots(conn, args.category)
     result = what_if(graph, tiers, places, change)
     for category in result["before"]:
@@ -501,6 +510,16 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  closed: {gap['name']} ({gap['category']}) {gap['before_s']} s → "
               f"{gap['after_s']} s")
     return 0
+
+
+def _parse_move(text: str, crs, flag: str) -> tuple[int, float, float]:
+    """ID:LON,LAT → (id, WGS-84 lon, lat)."""
+    ident, _, where = text.partition(":")
+    try:
+        lon, lat, _ = _parse_station(where, crs)
+        return int(ident), lon, lat
+    except (ValueError, UsageError):
+        raise UsageError(f"{flag} must be ID:LON,LAT, got {text!r}") from None
 
 
 def _parse_station(text: str, crs) -> tuple[float, float, int]:

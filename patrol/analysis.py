@@ -25,6 +25,8 @@ from routing import Direction, RoadGraph, snap_points
 from routing.search import best_source_at, reach
 
 TIERS = (1, 3, 5)
+#: Units join the what-if as 1-minute responders under ids that cannot clash with stations.
+UNIT_ID_OFFSET = 1_000_000_000
 #: Drive times beyond this are not searched (seconds): "none within the horizon".
 HORIZON_S = 900.0
 
@@ -286,8 +288,12 @@ class StationChange:
     def apply(self, tiers: dict[int, list[tuple]]) -> dict[int, list[tuple]]:
         known = {s[0] for rows in tiers.values() for s in rows}
         unknown = sorted((set(self.remove) | {m[0] for m in self.move}) - known)
-        if unknown:
-            raise Invalid(f"no station {', '.join(map(str, unknown))}")
+        stations = [str(i) for i in unknown if i < UNIT_ID_OFFSET]
+        units = [str(i - UNIT_ID_OFFSET) for i in unknown if i >= UNIT_ID_OFFSET]
+        if stations:
+            raise Invalid(f"no station {', '.join(stations)}")
+        if units:
+            raise Invalid(f"no available unit {', '.join(units)}")
         moved = {sid: (lon, lat) for sid, lon, lat in self.move}
         changed = {t: [(s[0], s[1], *moved.get(s[0], (s[2], s[3]))) for s in rows
                        if s[0] not in self.remove] for t, rows in tiers.items()}
@@ -296,6 +302,17 @@ class StationChange:
                 raise Invalid(f"tier {tier} of an added station must be one of 1, 3, 5")
             changed[tier].append((-1 - i, f"added station {i + 1}", lon, lat))
         return changed
+
+
+def unit_responders(conn: sa.Connection, stale_after_s: float) -> list[tuple]:
+    """Available patrol cars as (id, callsign, lon, lat) responders, ids offset by
+    :data:`UNIT_ID_OFFSET`; a stale fix places a car at its home station."""
+    from patrol.fleet import routing_positions
+    from zones.records import available_units
+
+    placed = routing_positions(available_units(conn, "patrol_car"), stale_after_s)
+    return [(UNIT_ID_OFFSET + int(u), str(c), float(x), float(y))
+            for u, c, x, y in zip(placed.unit_id, placed.callsign, placed.lon, placed.lat)]
 
 
 def what_if(graph: RoadGraph, tiers: dict[int, list[tuple]], places: Places,

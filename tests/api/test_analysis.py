@@ -163,3 +163,17 @@ def test_coverage_command_on_a_local_dask_cluster(city, wuhan_central_compiled, 
     assert main(["coverage", "-o", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9",
                  "--graph", str(wuhan_central_compiled)]) == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_whatif_with_units(city, wuhan_central_compiled, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    unit = city.unit_ids[0]
+    code = main(["coverage", "whatif", "--with-units", "--move-unit", f"{unit}:114.28,30.60",
+                 "--remove-unit", str(city.unit_ids[1]), "--graph", str(wuhan_central_compiled)])
+    assert code == 0 and "gaps (beyond 5 minutes)" in capsys.readouterr().out
+    assert main(["coverage", "whatif", "--remove-unit", "3", "--graph",
+                 str(wuhan_central_compiled)]) == 2
+    assert "need --with-units" in capsys.readouterr().err
+    assert main(["coverage", "whatif", "--with-units", "--remove-unit", "987654", "--graph",
+                 str(wuhan_central_compiled)]) == 2
+    assert "no available unit 987654" in capsys.readouterr().err
