@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from patrol.dispatch import RING_SECONDS
 from patrol.errors import Invalid
-from routing import Direction, RoadGraph, snap_points
-from routing.search import best_source_at, reach
+from routing import Direction, RoadGraph, Snapped, snap_many
+from routing.search import Reach, best_source_at, reach
 
 TIERS = (1, 3, 5)
 #: Units join the what-if as 1-minute responders under ids that cannot clash with stations.
@@ -63,30 +63,44 @@ def station_tiers(conn: sa.Connection) -> dict[int, list[tuple[int, str, float, 
     return tiers
 
 
+@dataclass(frozen=True)
+class TierSearch:
+    """One multi-source search from every station of a tier (depart, up to the horizon): the
+    nearest station of that tier for any place. ``station_ids`` are the stations' ids in the
+    order they were given; ``found`` is None when none of them is on the network."""
+
+    station_ids: np.ndarray
+    found: Reach | None
+
+    def at(self, places: Snapped) -> TierTimes:
+        """Seconds from the nearest station of the tier to each snapped place, and its id."""
+        if self.found is None:
+            return TierTimes(np.full(len(places), np.inf), np.full(len(places), -1, np.int64))
+        source, best = best_source_at(self.found.graph, self.found, places)
+        reached = best <= self.found.limit_s
+        return TierTimes(np.where(reached, best, np.inf),
+                         np.where(reached, self.station_ids[np.maximum(source, 0)], -1))
+
+
+def search_tier(graph: RoadGraph, stations: list[tuple], horizon_s: float = HORIZON_S
+                ) -> TierSearch:
+    """Search from all ``stations`` (id, name, lon, lat in WGS-84) of one tier at once."""
+    ids = np.array([s[0] for s in stations], np.int64)
+    if not stations:
+        return TierSearch(ids, None)
+    snapped = snap_many(graph, [s[2] for s in stations], [s[3] for s in stations])
+    if not snapped.on_road.any():
+        return TierSearch(ids, None)
+    return TierSearch(ids, reach(graph, snapped, direction=Direction.DEPART, limit_s=horizon_s))
+
+
 def tier_times(graph: RoadGraph, stations: list[tuple], places: Places,
-               horizon_s: float = HORIZON_S, snaps: list | None = None) -> TierTimes:
+               horizon_s: float = HORIZON_S, snaps: Snapped | None = None) -> TierTimes:
     """Drive time from the nearest of ``stations`` to each place (one search for all);
     ``snaps`` are the places already snapped (snapped here when None)."""
-    n = len(places.lon)
-    seconds = np.full(n, np.inf)
-    nearest = np.full(n, -1, np.int64)
-    if not stations or n == 0:
-        return TierTimes(seconds, nearest)
-    station_snaps, _ = snap_points(graph, [s[2] for s in stations], [s[3] for s in stations])
-    kept = [i for i, s in enumerate(station_snaps) if s is not None]
-    if not kept:
-        return TierTimes(seconds, nearest)
-    found = reach(graph, [station_snaps[i] for i in kept], direction=Direction.DEPART,
-                  limit_s=horizon_s)
     if snaps is None:
-        snaps, _ = snap_points(graph, places.lon, places.lat)
-    on_road = [i for i, s in enumerate(snaps) if s is not None]
-    source, best = best_source_at(graph, found, [snaps[i] for i in on_road])
-    for i, src, t in zip(on_road, source, best):
-        if np.isfinite(t) and t <= horizon_s:
-            seconds[i] = t
-            nearest[i] = stations[kept[src]][0]
-    return TierTimes(seconds, nearest)
+        snaps = snap_many(graph, places.lon, places.lat)
+    return search_tier(graph, stations, horizon_s).at(snaps)
 
 
 def hotspots(conn: sa.Connection, category: str | None = None) -> Places:
@@ -171,15 +185,16 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
         place_sets = [hotspots(conn, category), grid_cells(conn), road_segments(graph)]
     if not any(tiers.values()):
         raise Invalid("no stations are loaded: load stations before the coverage analysis")
-    results = {}
+    results, searches = {}, None
     for step, places in enumerate(place_sets, start=1):
         progress(f"[{step}/{len(place_sets)}] {len(places.ids):,} {places.kind}s: drive times "
                  f"from the nearest station of each tier")
         if times_for is not None:
             times = times_for(tiers, places)
         else:
-            snaps, _ = snap_points(graph, places.lon, places.lat)
-            times = {tier: tier_times(graph, tiers[tier], places, snaps=snaps) for tier in TIERS}
+            searches = searches or {tier: search_tier(graph, tiers[tier]) for tier in TIERS}
+            snapped = snap_many(graph, places.lon, places.lat)
+            times = {tier: searches[tier].at(snapped) for tier in TIERS}
         write_places(out, places, times, names)
         results[places.kind] = (places, times)
     summary = _summary(results, names)
@@ -319,10 +334,10 @@ def what_if(graph: RoadGraph, tiers: dict[int, list[tuple]], places: Places,
             change: StationChange) -> dict:
     """Hotspot coverage before and after ``change``: shares per category within 60/180/300 s,
     and the hotspots whose gap (beyond 300 s) the change closes or opens."""
-    snaps, _ = snap_points(graph, places.lon, places.lat)
+    snapped = snap_many(graph, places.lon, places.lat)
     after_tiers = change.apply(tiers)
-    before = best_of({t: tier_times(graph, tiers[t], places, snaps=snaps) for t in TIERS})
-    after = best_of({t: tier_times(graph, after_tiers[t], places, snaps=snaps) for t in TIERS})
+    before = best_of({t: search_tier(graph, tiers[t]).at(snapped) for t in TIERS})
+    after = best_of({t: search_tier(graph, after_tiers[t]).at(snapped) for t in TIERS})
     categories = np.array(places.categories)
 
     def by_category(times: np.ndarray) -> dict:

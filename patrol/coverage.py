@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from patrol.dispatch import RING_SECONDS, ring_of
 from patrol.errors import NotFound
-from routing import Direction, RoadGraph, rings, snap_points
+from routing import Direction, RoadGraph, rings, snap_many
 from routing.search import best_source_at, reach
 
 #: Station kinds whose circles the map draws (the forces that answer within minutes).
@@ -59,11 +59,9 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
         ).scalar()
         incidents = [tuple(r) for r in conn.execute(sa.text(
             "SELECT ST_X(geom), ST_Y(geom) FROM incidents ORDER BY received_at DESC LIMIT 5000"))]
-    station_snaps, _ = snap_points(graph, [s["lon"] for s in stations],
-                                   [s["lat"] for s in stations])
-    origins = [s for s in station_snaps if s is not None]
+    origins = snap_many(graph, [s["lon"] for s in stations], [s["lat"] for s in stations])
     rings_by_seconds = {}
-    if origins:
+    if origins.on_road.any():
         found = reach(graph, origins, direction=Direction.DEPART, limit_s=max(RING_SECONDS))
         for ring in rings(found, list(RING_SECONDS), buffer_m=buffer_m, cell_m=cell_m):
             outline = shapely.simplify(ring.polygon, simplify_m)
@@ -83,12 +81,9 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
 
 def _hotspot_times(graph: RoadGraph, found, hotspots: list[dict]) -> None:
     """Set each hotspot's drive time from the nearest station and the tier that covers it."""
-    snaps, _ = snap_points(graph, [h["lon"] for h in hotspots], [h["lat"] for h in hotspots])
-    on_road = [i for i, s in enumerate(snaps) if s is not None]
-    _, seconds = best_source_at(graph, found, [snaps[i] for i in on_road])
-    for h in hotspots:
-        h["seconds"], h["tier"] = None, "beyond"
-    for i, t in zip(on_road, seconds):
-        if np.isfinite(t):
-            hotspots[i]["seconds"] = round(float(t), 1)
-            hotspots[i]["tier"] = ring_of(float(t))
+    snapped = snap_many(graph, [h["lon"] for h in hotspots], [h["lat"] for h in hotspots])
+    _, seconds = best_source_at(graph, found, snapped)
+    for h, t in zip(hotspots, seconds):
+        finite = bool(np.isfinite(t))
+        h["seconds"] = round(float(t), 1) if finite else None
+        h["tier"] = ring_of(float(t)) if finite else "beyond"

@@ -16,7 +16,7 @@ from scipy.sparse import csc_matrix
 
 from patrol.analysis import Places
 from patrol.errors import Invalid
-from routing import RoadGraph, Snap, snap_points
+from routing import RoadGraph, Snap, Snapped, snap_points
 from routing.search import best_source_at, reach
 
 #: Weight of a hotspot by category: the 三圈 count fully, other places half.
@@ -73,13 +73,10 @@ def recommend(graph: RoadGraph, stations: list[tuple], places: Places, snaps: li
 def _times(graph: RoadGraph, origins: list[Snap], snaps: list[Snap | None], tier_s: float
            ) -> np.ndarray:
     """Seconds from the nearest origin to each snapped place (inf beyond ``tier_s``)."""
-    times = np.full(len(snaps), np.inf)
-    placed = [i for i, s in enumerate(snaps) if s is not None]
-    if origins and placed:
-        found = reach(graph, origins, direction="depart", limit_s=tier_s)
-        _, best = best_source_at(graph, found, [snaps[i] for i in placed])
-        times[placed] = best
-    return times
+    if not origins:
+        return np.full(len(snaps), np.inf)
+    found = reach(graph, origins, direction="depart", limit_s=tier_s)
+    return best_source_at(graph, found, Snapped.of(snaps))[1]
 
 
 def _at_node(graph: RoadGraph, node: int) -> Snap:

@@ -193,25 +193,16 @@ def _directed_pieces(reach: Reach, limit_s: float) -> RoadPieces:
 def _origin_pieces(reach: Reach, limit_s: float) -> tuple[NDArray, NDArray, NDArray, NDArray]:
     """The parts of the origins' own roads covered without passing a node: (edge, lo, hi,
     anchor)."""
-    graph, w = reach.graph, reach.weights.forward
-    own = []
-    for snap in reach.origins:
-        own.append((snap.edge, snap.fraction))
-        twin = graph.edge_twin[snap.edge]
-        if twin >= 0:
-            own.append((int(twin), 1.0 - snap.fraction))
-    edges, lo, hi, anchor = [], [], [], []
-    for e, f in own:
-        share = limit_s / w[e]
-        edges.append(e)
-        anchor.append(f)
-        if reach.direction is Direction.DEPART:
-            lo.append(f)
-            hi.append(min(1.0, f + share))
-        else:
-            lo.append(max(0.0, f - share))
-            hi.append(f)
-    return np.array(edges, np.int64), np.array(lo), np.array(hi), np.array(anchor)
+    graph, w, origins = reach.graph, reach.weights.forward, reach.origins
+    e, f = origins.edge[origins.on_road], origins.fraction[origins.on_road]
+    twin = graph.edge_twin[e]
+    two_way = twin >= 0
+    edges = np.concatenate([e, twin[two_way]]).astype(np.int64)
+    anchor = np.concatenate([f, 1.0 - f[two_way]])
+    share = limit_s / w[edges]
+    if reach.direction is Direction.DEPART:
+        return edges, anchor, np.minimum(1.0, anchor + share), anchor
+    return edges, np.maximum(0.0, anchor - share), anchor, anchor
 
 
 def _merge(graph: RoadGraph, pieces: RoadPieces) -> RoadPieces:

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 
 from routing.errors import GraphImportError
+from routing.segment_index import SegmentIndex
 from routing.speeds import SpeedModel
 
 if TYPE_CHECKING:
@@ -122,9 +123,9 @@ class RoadGraph:
         return ids[(self.edge_twin < 0) | (ids < self.edge_twin)]
 
     @cached_property
-    def road_index(self) -> shapely.STRtree:
-        """Spatial index over :attr:`road_edges` (positions in the tree index that array)."""
-        return shapely.STRtree(self.edge_lines[self.road_edges])
+    def road_index(self) -> SegmentIndex:
+        """Nearest-road index over :attr:`road_edges` (its answers index that array)."""
+        return SegmentIndex(self.edge_lines[self.road_edges])
 
     def adjacency(self, direction: str) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         """CSR arrays for a search: (indptr, neighbour node, edge id, metres).

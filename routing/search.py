@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from routing.compiled import RoadGraph
 from routing.kernel import dijkstra
-from routing.snapping import Snap, direct_seconds
+from routing.snapping import Snap, Snapped, direct_seconds
 from routing.speeds import SpeedModel
 
 _EMPTY_I = np.zeros(0, np.int64)
@@ -58,7 +58,7 @@ class Reach:
     """
 
     graph: RoadGraph
-    origins: tuple[Snap, ...]
+    origins: Snapped
     direction: Direction
     limit_s: float
     weights: Weights
@@ -68,28 +68,20 @@ class Reach:
     pred_edge: NDArray[np.int32]
     source: NDArray[np.int64]
 
-    @property
-    def origin(self) -> Snap:
-        return self.origins[0]
 
-
-def reach(graph: RoadGraph, origin: Snap | list[Snap], *, direction: Direction | str,
+def reach(graph: RoadGraph, origin: Snap | list[Snap] | Snapped, *, direction: Direction | str,
           limit_s: float, weights: Weights | None = None) -> Reach:
     """Every node within ``limit_s`` seconds of ``origin`` (or of the nearest of several
-    origins) in ``direction``; one search. With stations as origins, ``source`` is the network
-    Voronoi diagram and the rings are their circles dissolved."""
+    origins; points off the network take no part) in ``direction``; one search. With stations
+    as origins, ``source`` is the network Voronoi diagram and the rings are their circles
+    dissolved."""
     direction = Direction(direction)
     weights = weights or Weights.free_flow(graph)
-    origins = tuple(origin) if isinstance(origin, (list, tuple)) else (origin,)
-    entries, labels = [], []
-    for i, point in enumerate(origins):
-        ways = (point.departures(graph, weights.forward) if direction is Direction.DEPART
-                else point.arrivals(graph, weights.forward))
-        entries.extend(ways)
-        labels.extend([i] * len(ways))
-    settled, seconds, metres, pred, label = _run(graph, direction, weights, entries, limit_s,
-                                                 labels=labels)
-    return Reach(graph, origins, direction, limit_s, weights, settled, seconds, metres, pred,
+    if not isinstance(origin, Snapped):
+        origin = Snapped.of(list(origin) if isinstance(origin, (list, tuple)) else [origin])
+    sources = origin.ways(graph, weights.forward, leave=direction is Direction.DEPART)
+    settled, seconds, metres, pred, label = _run(graph, direction, weights, sources, limit_s)
+    return Reach(graph, origin, direction, limit_s, weights, settled, seconds, metres, pred,
                  label)
 
 
@@ -148,10 +140,10 @@ def rank(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
     frac = np.fromiter((c.fraction for c in candidates), np.float64, n_cand)
     best_s, best_m = _direct_to(graph, edge, frac, target, weights.forward)
     tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, edge, frac, weights.forward)
-    entries = target.arrivals(graph, weights.forward)
+    sources = Snapped.of([target]).ways(graph, weights.forward, leave=False)
     best_node = np.full(n_cand, -1, np.int32)
     if n_cand:
-        _, _, _, pred, _ = _run(graph, Direction.ARRIVE, weights, entries, limit_s,
+        _, _, _, pred, _ = _run(graph, Direction.ARRIVE, weights, sources, limit_s,
                                 targets=(tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m,
                                          best_node), k=max(1, min(k, n_cand)))
     else:
@@ -195,17 +187,19 @@ def territories(graph: RoadGraph, sources: list[Snap], *, direction: Direction |
     return reach(graph, list(sources), direction=direction, limit_s=limit_s, weights=weights)
 
 
-def best_source_at(graph: RoadGraph, result: Reach, points: list[Snap]
+def best_source_at(graph: RoadGraph, result: Reach, points: Snapped
                    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none).
+    """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none,
+    also for points off the network).
 
     A point on an edge is reached through the edge's ends (plus the part of the edge), so its
     source is that of the end that gives the smallest total; a source on the same road that
     could reach the point without passing a node is also counted through the road's ends.
     """
     w = result.weights.forward
-    edge = np.fromiter((p.edge for p in points), np.int64, len(points))
-    frac = np.fromiter((p.fraction for p in points), np.float64, len(points))
+    on_road = points.on_road
+    edge = np.where(on_road, points.edge, 0)
+    frac = points.fraction
     twin = graph.edge_twin[edge]
     has_twin = twin >= 0
     safe_twin = np.where(has_twin, twin, edge)
@@ -215,8 +209,8 @@ def best_source_at(graph: RoadGraph, result: Reach, points: list[Snap]
     else:  # leave the point toward the sources
         ends = (graph.edge_head[edge], graph.edge_tail[edge])
         parts = ((1 - frac) * w[edge], frac * w[safe_twin])
-    first = result.seconds[ends[0]] + parts[0]
-    second = np.where(has_twin, result.seconds[ends[1]] + parts[1], np.inf)
+    first = np.where(on_road, result.seconds[ends[0]] + parts[0], np.inf)
+    second = np.where(on_road & has_twin, result.seconds[ends[1]] + parts[1], np.inf)
     use_second = second < first
     best = np.where(use_second, second, first)
     source = np.where(use_second, result.source[ends[1]], result.source[ends[0]])
@@ -238,39 +232,30 @@ def _direct_to(graph: RoadGraph, edge: NDArray, frac: NDArray, target: Snap,
 def _candidate_csr(graph: RoadGraph, edge: NDArray, frac: NDArray, w: NDArray):
     """Candidates grouped by the node each can drive to first, with the time to get there:
     along its edge to the head, and on a two-way road along the twin to the tail."""
-    ids = np.arange(len(edge))
-    twin = graph.edge_twin[edge]
-    two_way = twin >= 0
-    nodes = np.concatenate([graph.edge_head[edge], graph.edge_tail[edge[two_way]]])
-    cand = np.concatenate([ids, ids[two_way]])
-    secs = np.concatenate([(1 - frac) * w[edge], frac[two_way] * w[twin[two_way]]])
-    metres = np.concatenate([(1 - frac) * graph.edge_metres[edge],
-                             frac[two_way] * graph.edge_metres[twin[two_way]]])
+    nodes, secs, metres, cand = Snapped(edge, frac, np.zeros(len(edge))).ways(graph, w,
+                                                                             leave=True)
     order = np.argsort(nodes, kind="stable")
     indptr = np.zeros(graph.n_nodes + 1, np.int64)
     np.cumsum(np.bincount(nodes, minlength=graph.n_nodes), out=indptr[1:])
-    return indptr, cand[order].astype(np.int64), secs[order], metres[order]
+    return indptr, cand[order], secs[order], metres[order]
 
 
-def _run(graph: RoadGraph, direction: Direction, weights: Weights,
-         entries: list[tuple[int, float, float]], limit_s: float, *, targets=None, k: int = 0,
-         labels=None):
-    """Call the kernel with one direction's arrays and the entry points as sources."""
+def _run(graph: RoadGraph, direction: Direction, weights: Weights, sources: tuple,
+         limit_s: float, *, targets=None, k: int = 0):
+    """Call the kernel with one direction's arrays; ``sources`` are (node, seconds, metres,
+    label) arrays of the points where the search enters the graph."""
     if direction is Direction.DEPART:
         indptr, neighbour, edge_id, metres = graph.adjacency("forward")
         seconds = weights.forward
     else:
         indptr, neighbour, edge_id, metres = graph.adjacency("reverse")
         seconds = weights.reverse
-    src_node = np.array([e[0] for e in entries], np.int32)
-    src_s = np.array([e[1] for e in entries], np.float64)
-    src_m = np.array([e[2] for e in entries], np.float64)
-    src_label = (np.zeros(len(entries), np.int64) if labels is None
-                 else np.asarray(labels, np.int64))
+    src_node, src_s, src_m, src_label = sources
     if targets is None:
         tgt_indptr = np.zeros(graph.n_nodes + 1, np.int64)
         targets = (tgt_indptr, _EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F.copy(), _EMPTY_F.copy(),
                    np.zeros(0, np.int32))
     tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node = targets
     return dijkstra(indptr, neighbour, edge_id, seconds, metres, src_node, src_s, src_m,
-                    src_label, float(limit_s), tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m, best_node, k)
+                    src_label, float(limit_s), tgt_indptr, tgt_id, tgt_s, tgt_m, best_s, best_m,
+                    best_node, k)

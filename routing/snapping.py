@@ -76,34 +76,81 @@ def direct_seconds(graph: RoadGraph, start: Snap, end: Snap, weights: NDArray) -
     return np.inf, np.inf
 
 
+@dataclass(frozen=True)
+class Snapped:
+    """Many points placed on roads at once: one entry per input point.
+
+    ``edge`` is -1 where the point lies farther than the limit from every road; ``distance_m``
+    is the straight-line metres to the nearest road (``inf`` beyond the limit).
+    """
+
+    edge: NDArray[np.int64]
+    fraction: NDArray[np.float64]
+    distance_m: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+    @property
+    def on_road(self) -> NDArray[np.bool_]:
+        return self.edge >= 0
+
+    def snaps(self) -> list[Snap | None]:
+        """One :class:`Snap` per point, None where it is off the network."""
+        return [Snap(int(e), float(f), float(d)) if e >= 0 else None
+                for e, f, d in zip(self.edge, self.fraction, self.distance_m)]
+
+    def ways(self, graph: RoadGraph, weights: NDArray, *, leave: bool
+             ) -> tuple[NDArray[np.int32], NDArray, NDArray, NDArray[np.int64]]:
+        """Ways to leave (``leave``) or to reach every on-road point, as arrays: (node, seconds,
+        metres, index of the point); the array form of :meth:`Snap.departures` and
+        :meth:`Snap.arrivals`."""
+        index = np.flatnonzero(self.on_road)
+        e, f = self.edge[index], self.fraction[index]
+        twin = graph.edge_twin[e]
+        two_way = twin >= 0
+        near, far = (graph.edge_head, graph.edge_tail) if leave else (graph.edge_tail,
+                                                                       graph.edge_head)
+        node = np.concatenate([near[e], far[e[two_way]]]).astype(np.int32)
+        share = np.concatenate([1 - f, f[two_way]] if leave else [f, 1 - f[two_way]])
+        via = np.concatenate([e, twin[two_way]])
+        return (node, share * weights[via], share * graph.edge_metres[via],
+                np.concatenate([index, index[two_way]]))
+
+    @classmethod
+    def of(cls, snaps: list[Snap | None]) -> Snapped:
+        """The arrays of a list of snaps (None: off the network)."""
+        return cls(np.array([-1 if s is None else s.edge for s in snaps], np.int64),
+                   np.array([0.0 if s is None else s.fraction for s in snaps]),
+                   np.array([np.inf if s is None else s.distance_m for s in snaps]))
+
+
+def snap_many(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, *,
+              crs: CoordSystem | str = CoordSystem.WGS84,
+              limit_m: float = DEFAULT_SNAP_LIMIT_M) -> Snapped:
+    """Snap many points (arrays in, arrays out); see :class:`Snapped`."""
+    lon_w, lat_w = to_wgs84(np.atleast_1d(lon), np.atleast_1d(lat), crs)
+    x, y = graph.to_metric.transform(lon_w, lat_w)
+    nearest = graph.road_index.nearest(np.atleast_1d(x), np.atleast_1d(y), max_distance=limit_m)
+    edge = np.where(nearest.road >= 0, graph.road_edges[np.maximum(nearest.road, 0)], -1)
+    return Snapped(edge.astype(np.int64), nearest.fraction, nearest.distance)
+
+
 def snap_points(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, *,
                 crs: CoordSystem | str = CoordSystem.WGS84,
                 limit_m: float = DEFAULT_SNAP_LIMIT_M) -> tuple[list[Snap | None], NDArray]:
     """Snap many points; returns one :class:`Snap` per point (None when beyond ``limit_m``) and
-    each point's distance (metres) to the nearest road."""
-    lon_w, lat_w = to_wgs84(np.atleast_1d(lon), np.atleast_1d(lat), crs)
-    x, y = graph.to_metric.transform(lon_w, lat_w)
-    points = shapely.points(x, y)
-    tree = graph.road_index
-    hit, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
-    point_idx, road_pos = hit
-    edges = graph.road_edges[road_pos]
-    fractions = shapely.line_locate_point(graph.edge_lines[edges], points[point_idx],
-                                          normalized=True)
-    snaps: list[Snap | None] = [None] * len(points)
-    distances = np.full(len(points), np.inf)
-    for i, e, f, d in zip(point_idx, edges, fractions, distance):
-        distances[i] = d
-        if d <= limit_m:
-            snaps[i] = Snap(edge=int(e), fraction=float(np.clip(f, 0.0, 1.0)), distance_m=float(d))
-    return snaps, distances
+    each point's distance (metres) to the nearest road (``inf`` beyond ``limit_m``)."""
+    snapped = snap_many(graph, lon, lat, crs=crs, limit_m=limit_m)
+    return snapped.snaps(), snapped.distance_m
 
 
 def snap_point(graph: RoadGraph, lon: float, lat: float, *,
                crs: CoordSystem | str = CoordSystem.WGS84,
                limit_m: float = DEFAULT_SNAP_LIMIT_M) -> Snap:
     """Snap one point, or raise :class:`OffNetworkError` saying how far from a road it is."""
-    snaps, distances = snap_points(graph, lon, lat, crs=crs, limit_m=limit_m)
-    if snaps[0] is None:
-        raise OffNetworkError(float(distances[0]), limit_m)
-    return snaps[0]
+    (snap,), _ = snap_points(graph, lon, lat, crs=crs, limit_m=limit_m)
+    if snap is None:
+        far = snap_many(graph, lon, lat, crs=crs, limit_m=np.inf)
+        raise OffNetworkError(float(far.distance_m[0]), limit_m)
+    return snap

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from routing.circles import RoadPieces, sample_pieces
 from routing.compiled import RoadGraph
 from routing.search import Direction, best_source_at, territories
-from routing.snapping import Snap, snap_points
+from routing.snapping import Snap, snap_many, snap_points
 
 DEFAULT_RESOLUTION = 9
 _SAMPLE_SPACING_M = 50.0
@@ -48,12 +48,9 @@ def assign_cells(graph: RoadGraph, cells: list[str], stations: list[Snap],
                  *, snap_limit_m: float = 500.0) -> list[GridCell]:
     """Give every cell to the station that reaches its centre fastest (network Voronoi)."""
     centres = np.array([h3.cell_to_latlng(c) for c in cells])  # (lat, lon)
-    snaps, _ = snap_points(graph, centres[:, 1], centres[:, 0], limit_m=snap_limit_m)
+    snapped = snap_many(graph, centres[:, 1], centres[:, 0], limit_m=snap_limit_m)
     reach = territories(graph, stations, direction=Direction.DEPART)
-    on_road = [i for i, s in enumerate(snaps) if s is not None]
-    station = np.full(len(cells), -1, np.int64)
-    seconds = np.full(len(cells), np.inf)
-    station[on_road], seconds[on_road] = best_source_at(graph, reach, [snaps[i] for i in on_road])
+    station, seconds = best_source_at(graph, reach, snapped)
     return [GridCell(code, cell_polygon(code), int(s), float(t))
             for code, s, t in zip(cells, station, seconds)]
 

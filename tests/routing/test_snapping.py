@@ -7,7 +7,7 @@ import shapely
 from routing.coords import from_wgs84
 from routing.errors import OffNetworkError
 from routing.search import Weights, reach
-from routing.snapping import snap_point
+from routing.snapping import snap_many, snap_point
 
 
 def midpoint_of_a_long_two_way_edge(graph):
@@ -72,3 +72,41 @@ def test_gcj02_input_lands_where_its_wgs84_twin_does(wuhan_central):
     true_xy = graph.to_metric.transform(*plain.lonlat(graph))
     wrong_xy = graph.to_metric.transform(*misread.lonlat(graph))
     assert np.hypot(true_xy[0] - wrong_xy[0], true_xy[1] - wrong_xy[1]) > 200
+
+
+def test_nearest_road_equals_geos_nearest_geometry(wuhan_central):
+    """Points near roads, exactly on shared nodes (ties), and far off (GEOS's own path): the
+    same distance as GEOS's nearest-geometry search, the same road unless two tie exactly, and
+    the same position along it."""
+    graph = wuhan_central.graph
+    rng = np.random.default_rng(7)
+    nodes = graph.node_xy[rng.integers(0, graph.n_nodes, 400)]
+    low, high = graph.node_xy.min(axis=0), graph.node_xy.max(axis=0)
+    xy = np.vstack([nodes, nodes + rng.normal(0, 40, nodes.shape),
+                    rng.uniform(low - 3000, high + 3000, (400, 2))])
+    ours = graph.road_index.nearest(xy[:, 0], xy[:, 1])
+    lines = graph.edge_lines[graph.road_edges]
+    points = shapely.points(xy)
+    (which, road), distance = shapely.STRtree(lines).query_nearest(
+        points, return_distance=True, all_matches=False)
+    assert np.array_equal(which, np.arange(len(xy)))
+    assert np.allclose(ours.distance, distance, rtol=0, atol=1e-6)
+    assert (ours.distance > 800).any() and (ours.distance < 1e-6).sum() >= 400
+    differ = ours.road != road
+    assert np.allclose(shapely.distance(lines[ours.road[differ]], points[differ]),
+                       distance[differ], rtol=0, atol=1e-6)  # exact ties only
+    along = shapely.line_locate_point(lines[ours.road], points, normalized=True)
+    assert np.allclose(ours.fraction[~differ], along[~differ], atol=1e-9)
+
+
+def test_snapped_arrays_match_single_snaps(wuhan_central):
+    graph = wuhan_central.graph
+    lon, lat = graph.node_lonlat[::97].T
+    many = snap_many(graph, lon + 0.0003, lat, limit_m=20)
+    assert (~many.on_road).any() and many.on_road.any()
+    for i, snap in enumerate(many.snaps()):
+        if snap is None:
+            with pytest.raises(OffNetworkError):
+                snap_point(graph, lon[i] + 0.0003, lat[i], limit_m=20)
+        else:
+            assert snap == snap_point(graph, lon[i] + 0.0003, lat[i], limit_m=20)

@@ -1,0 +1,176 @@
+"""Exact nearest road polyline for many points at once, on a compiled grid kernel (numba).
+
+Every road polyline is cut into its straight segments; each segment is listed in every cell of a
+uniform grid (``CELL_M`` metres) that its bounding box meets. A query scans the cells around the
+point ring by ring and measures exact point-to-segment distances. The nearest point of any
+segment lies in a cell that lists the segment, and every point of a cell in ring k is at least
+(k - 1) cells away, so the scan stops once that bound passes the best distance found: the answer
+is exact. Points with no road within ``FAR_M`` get GEOS's own nearest-geometry search (a search
+may instead stop at a given largest distance). The answer equals ``STRtree.query_nearest`` over
+the polylines; on an exact tie (a point nearest to a node several roads share) the road listed
+first wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import shapely
+from numba import njit
+from numpy.typing import NDArray
+
+#: Side of a grid cell (metres).
+CELL_M = 100.0
+#: Beyond this distance (metres) the search hands the point to GEOS's nearest-geometry search.
+FAR_M = 800.0
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """For each query point: the road (index into the indexed polylines, -1: none within the
+    largest distance), the position along it as a fraction of its length from its first vertex
+    (0..1), and the distance (metres, ``inf``: none within the largest distance)."""
+
+    road: NDArray[np.int64]
+    fraction: NDArray[np.float64]
+    distance: NDArray[np.float64]
+
+
+class SegmentIndex:
+    """Nearest-polyline index over polylines in a metric CRS (coordinates in metres)."""
+
+    def __init__(self, lines: NDArray[np.object_]) -> None:
+        """Index ``lines``, an array of shapely LineStrings (metres)."""
+        xy, line_of = shapely.get_coordinates(lines, return_index=True)
+        vertex = np.flatnonzero(line_of[1:] == line_of[:-1])  # each starts a segment
+        self._lines = lines
+        self._seg_road = line_of[vertex].astype(np.int64)
+        a, b = xy[vertex], xy[vertex + 1]
+        self._seg = np.ascontiguousarray(np.column_stack([a, b]))  # (S, 4): ax, ay, bx, by
+        self._seg_len = np.hypot(*(b - a).T)
+        before = np.cumsum(self._seg_len) - self._seg_len
+        first_seg = np.searchsorted(self._seg_road, np.arange(len(lines)))
+        road_base = (before[np.minimum(first_seg, len(before) - 1)] if len(before)
+                     else np.zeros(len(lines)))
+        self._along = before - road_base[self._seg_road]  # metres from the road's first vertex
+        self._road_len = np.bincount(self._seg_road, self._seg_len, len(lines))
+        self._origin = xy.min(axis=0) if len(xy) else np.zeros(2)
+        self._shape, self._cell_start, self._cell_seg = _grid(a, b, self._origin)
+
+    def nearest(self, x: NDArray[np.float64], y: NDArray[np.float64],
+                max_distance: float = np.inf) -> Nearest:
+        """The nearest polyline to each point (x, y in metres); points farther than
+        ``max_distance`` metres from every polyline get road -1 and distance ``inf``."""
+        x = np.ascontiguousarray(np.atleast_1d(x), dtype=np.float64)
+        y = np.ascontiguousarray(np.atleast_1d(y), dtype=np.float64)
+        seg, t, distance = _scan(x, y, self._seg, self._seg_road, self._cell_start,
+                                 self._cell_seg, self._origin[0], self._origin[1],
+                                 self._shape[0], self._shape[1], CELL_M,
+                                 float(min(max_distance, FAR_M)))
+        found = seg >= 0
+        safe = np.where(found, seg, 0)
+        road = np.where(found, self._seg_road[safe], -1)
+        length = self._road_len[np.maximum(road, 0)]
+        fraction = np.where(length > 0, (self._along[safe] + t * self._seg_len[safe])
+                            / np.where(length > 0, length, 1.0), 0.0)
+        far = np.flatnonzero(~found)
+        if len(far) and max_distance > FAR_M:
+            road[far], fraction[far], distance[far] = self._far(x[far], y[far])
+            beyond = distance > max_distance
+            road[beyond], distance[beyond] = -1, np.inf
+        return Nearest(road, np.clip(fraction, 0.0, 1.0), distance)
+
+    @cached_property
+    def _line_tree(self) -> shapely.STRtree:
+        """GEOS's index over the whole polylines, built when first needed."""
+        return shapely.STRtree(self._lines)
+
+    def _far(self, x: NDArray, y: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """GEOS nearest-geometry search for points far from every road."""
+        points = shapely.points(x, y)
+        (which, road), distance = self._line_tree.query_nearest(points, return_distance=True,
+                                                                all_matches=False)
+        order = np.argsort(which)
+        road = road[order].astype(np.int64)
+        fraction = shapely.line_locate_point(self._lines[road], points, normalized=True)
+        return road, fraction, distance[order]
+
+
+def _grid(a: NDArray, b: NDArray, origin: NDArray) -> tuple[tuple[int, int], NDArray, NDArray]:
+    """Cells (CSR) listing the segments whose bounding box meets them; returns the grid shape
+    (columns, rows), each cell's start in the list, and the list of segment indices."""
+    low = np.floor((np.minimum(a, b) - origin) / CELL_M).astype(np.int64)
+    high = np.floor((np.maximum(a, b) - origin) / CELL_M).astype(np.int64)
+    shape = (int(high[:, 0].max(initial=0)) + 1, int(high[:, 1].max(initial=0)) + 1)
+    span = high - low + 1
+    count = span[:, 0] * span[:, 1]
+    seg = np.repeat(np.arange(len(a)), count)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
+    col = low[seg, 0] + k % span[seg, 0]
+    row = low[seg, 1] + k // span[seg, 0]
+    cell = row * shape[0] + col
+    order = np.argsort(cell, kind="stable")
+    start = np.zeros(shape[0] * shape[1] + 1, np.int64)
+    np.cumsum(np.bincount(cell, minlength=shape[0] * shape[1]), out=start[1:])
+    return shape, start, seg[order]
+
+
+@njit(cache=True, nogil=True)
+def _distance(px, py, seg, s):
+    """Position (0..1) on segment s nearest to (px, py), and the distance (metres); a point
+    nearest to an end measures to that end exactly, so roads meeting there tie exactly."""
+    ax, ay, bx, by = seg[s, 0], seg[s, 1], seg[s, 2], seg[s, 3]
+    dx, dy = bx - ax, by - ay
+    dd = dx * dx + dy * dy
+    t = 0.0
+    if dd > 0.0:
+        t = min(max(((px - ax) * dx + (py - ay) * dy) / dd, 0.0), 1.0)
+    if t >= 1.0:
+        return t, np.hypot(px - bx, py - by)
+    return t, np.hypot(px - ax - t * dx, py - ay - t * dy)
+
+
+@njit(cache=True, nogil=True)
+def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m, max_distance):
+    """For each point, the nearest segment within ``max_distance`` (-1 if none), the position
+    on it and the distance, by scanning grid rings outward and skipping cells farther than the
+    best distance so far."""
+    n = x.shape[0]
+    best_seg = np.full(n, -1, np.int64)
+    best_t = np.zeros(n)
+    best_d = np.full(n, np.inf)
+    for i in range(n):
+        px, py = x[i] - x0, y[i] - y0
+        ci, cj = int(np.floor(px / cell_m)), int(np.floor(py / cell_m))
+        fx, fy = px - ci * cell_m, py - cj * cell_m  # offset inside the point's own cell
+        edge = min(min(fx, cell_m - fx), min(fy, cell_m - fy))  # to its own cell's border
+        ring = 0
+        while ring == 0 or (ring - 1) * cell_m + edge <= min(best_d[i], max_distance):
+            for dj in range(-ring, ring + 1):
+                row = cj + dj
+                if row < 0 or row >= rows:
+                    continue
+                gap_y = max(max(row * cell_m - py, py - (row + 1) * cell_m), 0.0)
+                step = 1 if dj == -ring or dj == ring else 2 * ring
+                for di in range(-ring, ring + 1, step):
+                    col = ci + di
+                    if col < 0 or col >= cols:
+                        continue
+                    gap_x = max(max(col * cell_m - px, px - (col + 1) * cell_m), 0.0)
+                    if np.hypot(gap_x, gap_y) > min(best_d[i], max_distance):
+                        continue  # the whole cell is farther than the best so far
+                    cell = row * cols + col
+                    for k in range(cell_start[cell], cell_start[cell + 1]):
+                        s = cell_seg[k]
+                        t, d = _distance(x[i], y[i], seg, s)
+                        b = best_seg[i]
+                        if d < best_d[i] or (d == best_d[i] and b >= 0 and (
+                                seg_road[s] < seg_road[b] or
+                                (seg_road[s] == seg_road[b] and s < b))):
+                            best_seg[i], best_t[i], best_d[i] = s, t, d
+            ring += 1
+        if best_d[i] > max_distance:
+            best_seg[i], best_t[i], best_d[i] = -1, 0.0, np.inf
+    return best_seg, best_t, best_d
