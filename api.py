@@ -10,14 +10,16 @@ that cannot be reached 503 (the pool reconnects by itself when it is back).
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from patrol import service
@@ -135,26 +137,28 @@ def _speeds(settings: Settings) -> SpeedModel:
 
 
 # Dependencies -----------------------------------------------------------------------------------
+# Declared async so that FastAPI runs them on the event loop rather than handing each to the
+# thread pool (a thread hop per dependency per request); none of them blocks but a key lookup
+# on a cache miss, which goes to the thread pool itself.
 
-def get_engine(request: Request) -> sa.Engine:
+async def get_engine(request: Request) -> sa.Engine:
     return request.app.state.engine
 
 
-def get_config(request: Request) -> service.DispatchConfig:
+async def get_config(request: Request) -> service.DispatchConfig:
     return request.app.state.config
 
 
-def get_caller(request: Request,
-               x_api_key: Annotated[str | None, Header(description="your API key")] = None
-               ) -> Caller:
+async def get_caller(request: Request,
+                     x_api_key: Annotated[str | None, Header(description="your API key")] = None
+                     ) -> Caller:
     if not x_api_key:
         raise Unauthorized("missing X-API-Key header: every request needs an API key "
                            "(patrol keys create --role ROLE)")
     cache: dict = request.app.state.keys
     hit = cache.get(x_api_key)
     if hit is None or hit[0] < time.monotonic():
-        with request.app.state.engine.connect() as conn:
-            found = records.role_of_key(conn, x_api_key)
+        found = await run_in_threadpool(_role_of_key, request.app.state.engine, x_api_key)
         if found is None:
             raise Unauthorized("unknown or revoked API key")
         hit = (time.monotonic() + KEY_CACHE_SECONDS, Caller(key_id=found[0], role=found[1],
@@ -163,10 +167,28 @@ def get_caller(request: Request,
     return hit[1]
 
 
+def _encoded(content: dict, status: int) -> Response:
+    """A JSON reply encoded here: the alarm path skips FastAPI's generic validation and
+    encoding of a plain dict. Datetimes as ISO 8601 (UTC as Z), as FastAPI writes them."""
+    return Response(json.dumps(content, ensure_ascii=False, default=_json_value),
+                    status_code=status, media_type="application/json")
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def _role_of_key(engine: sa.Engine, key: str) -> tuple | None:
+    with engine.connect() as conn:
+        return records.role_of_key(conn, key)
+
+
 def allow(*roles: str):
     """A dependency admitting callers with one of ``roles`` (admin is always admitted)."""
 
-    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
         if caller.role != "admin" and caller.role not in roles:
             raise Forbidden(f"this needs the {' or '.join(roles)} role; your key is a "
                             f"{caller.role} key")
@@ -186,13 +208,14 @@ Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]
 incidents = APIRouter(prefix="/incidents", tags=["incidents"])
 
 
-@incidents.post("", status_code=201)
+@incidents.post("", status_code=201, response_class=JSONResponse)
 def create_incident(body: IncidentIn, engine: EngineDep, config: ConfigDep,
-                    caller: Dispatcher) -> dict:
+                    caller: Dispatcher) -> Response:
     """Receive an incident: locate its grid, zone and station, rank units by drive time, and
     dispatch the fastest (priority at or above the auto-dispatch level) or recommend it."""
-    return service.receive_incident(engine, config, requested_by=caller.label,
+    view = service.receive_incident(engine, config, requested_by=caller.label,
                                     **body.model_dump())
+    return _encoded(view, 201)
 
 
 @incidents.get("")
@@ -446,11 +469,37 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _add_body_limit(app: FastAPI, max_bytes: int) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_bytes:
-            return JSONResponse(status_code=413, content={
-                "detail": f"request body of {int(length):,} bytes is over the limit of "
-                          f"{max_bytes:,} bytes"})
-        return await call_next(request)
+    """Refuse a body over ``max_bytes`` with 413: by its declared length, and by what arrives
+    when it declares none. A plain ASGI middleware (no per-request task or stream copies)."""
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for request bodies over ``max_bytes``."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            return await self._refuse(f"{int(length):,} bytes", send)
+        received = 0
+
+        async def counted():  # a body without a declared length is counted as it arrives
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, f"request body is over the limit of "
+                                         f"{self.max_bytes:,} bytes")
+            return message
+
+        return await self.app(scope, counted, send)
+
+    async def _refuse(self, size: str, send) -> None:
+        reply = JSONResponse(status_code=413, content={
+            "detail": f"request body of {size} is over the limit of {self.max_bytes:,} bytes"})
+        await reply({"type": "http"}, None, send)

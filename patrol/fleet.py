@@ -22,9 +22,6 @@ class UnitPositions:
     def __len__(self) -> int:
         return len(self.unit_id)
 
-    def points(self) -> list[tuple[float, float]]:
-        return list(zip(self.lon.tolist(), self.lat.tolist()))
-
 
 def routing_positions(units: dict[str, NDArray], stale_after_s: float) -> UnitPositions:
     """Available units (arrays, see ``zones.records.available_units``) → positions to route from.

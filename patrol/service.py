@@ -14,7 +14,7 @@ from patrol import deadlines
 from patrol.dispatch import Candidate, DispatchPolicy, decide, ring_of
 from patrol.errors import Conflict, Invalid, NotFound
 from patrol.fleet import routing_positions
-from routing import RoadGraph, snap_point, snap_points, to_wgs84
+from routing import RoadGraph, Snapped, snap_many, snap_point, snap_points, to_wgs84
 from routing.search import rank
 from zones import records
 from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
@@ -29,19 +29,24 @@ class SnapCache:
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
-        self._snaps: dict[tuple[float, float], object] = {}
+        self._snaps: dict[tuple[float, float], tuple[int, float, float]] = {}
         self._lock = threading.Lock()  # requests run on several threads
 
-    def snap(self, graph: RoadGraph, points: list[tuple[float, float]], limit_m: float) -> list:
+    def snap(self, graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, limit_m: float
+             ) -> Snapped:
+        """The points (WGS-84) snapped, as arrays; only those not seen before are snapped."""
+        points = list(zip(lon.tolist(), lat.tolist()))
         with self._lock:
-            missing = [p for p in points if p not in self._snaps]
+            known = self._snaps
+            missing = [i for i, p in enumerate(points) if p not in known]
             if missing:
-                if len(self._snaps) + len(missing) > self.capacity:
-                    self._snaps.clear()
-                found, _ = snap_points(graph, [p[0] for p in missing], [p[1] for p in missing],
-                                       limit_m=limit_m)
-                self._snaps.update(zip(missing, found))
-            return [self._snaps[p] for p in points]
+                if len(known) + len(missing) > self.capacity:
+                    known.clear()
+                found = snap_many(graph, lon[missing], lat[missing], limit_m=limit_m)
+                known.update(zip((points[i] for i in missing), zip(
+                    found.edge.tolist(), found.fraction.tolist(), found.distance_m.tolist())))
+            rows = np.array([known[p] for p in points], dtype=np.float64).reshape(-1, 3)
+        return Snapped(rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2])
 
 
 @dataclass(frozen=True)
@@ -73,18 +78,17 @@ def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, l
     snap = snap_point(graph, lon_w, lat_w, limit_m=config.snap_limit_m)
     road_lon, road_lat = snap.lonlat(graph)
     with engine.begin() as conn:
-        incident_id, received_at = records.insert_incident(
+        incident_id, received_at, units = records.insert_incident_and_units(
             conn, category=category, priority=priority, description=description, lon=lon_w,
             lat=lat_w, road_lon=road_lon, road_lat=road_lat, input_crs=str(crs),
             unit_kind=unit_kind)
-        positions = routing_positions(records.available_units(conn, unit_kind),
-                                      config.stale_after_s)
-        unit_snaps = config.snaps.snap(graph, positions.points(), config.snap_limit_m)
-        on_road = [i for i, s in enumerate(unit_snaps) if s is not None]
-        snaps_on_road = [unit_snaps[i] for i in on_road]
+        positions = routing_positions(units, config.stale_after_s)
+        unit_snaps = config.snaps.snap(graph, positions.lon, positions.lat, config.snap_limit_m)
+        on_road = np.flatnonzero(unit_snaps.on_road)
+        snaps_on_road = unit_snaps.take(on_road)
         depth = max(config.policy.candidates, CLAIM_DEPTH)
         if config.baseline is not None:
-            ranking, top = None, config.baseline.rank_to(snap, snaps_on_road, k=depth)
+            ranking, top = None, config.baseline.rank_to(snap, snaps_on_road.snaps(), k=depth)
         else:
             ranking = rank(graph, snap, snaps_on_road, k=depth)
             top = ranking.top

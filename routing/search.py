@@ -100,7 +100,7 @@ class Ranking:
 
     graph: RoadGraph
     target: Snap
-    candidates: list[Snap]
+    candidates: Snapped
     top: list[Ranked]
     weights: Weights
     pred_edge: NDArray[np.int32]  # reverse search: the edge leaving each node toward the target
@@ -108,7 +108,7 @@ class Ranking:
 
     def route(self, index: int) -> NDArray[np.float64]:
         """The route of candidate ``index`` to the target as WGS-84 (lon, lat) vertices."""
-        graph, cand, target = self.graph, self.candidates[index], self.target
+        graph, cand, target = self.graph, self.candidates.snap(index), self.target
         node = int(self.best_node[index])
         if node < 0:  # along the shared road, without passing a node
             pieces = [_along_road(graph, cand.edge, cand.fraction, target.fraction)]
@@ -124,20 +124,22 @@ class Ranking:
         return np.column_stack([lon, lat])
 
 
-def rank_to(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
+def rank_to(graph: RoadGraph, target: Snap, candidates: list[Snap] | Snapped, *, k: int,
             limit_s: float = np.inf, weights: Weights | None = None) -> list[Ranked]:
     """The ``k`` candidates with the shortest drive time *to* ``target``, fastest first."""
     return rank(graph, target, candidates, k=k, limit_s=limit_s, weights=weights).top
 
 
-def rank(graph: RoadGraph, target: Snap, candidates: list[Snap], *, k: int,
+def rank(graph: RoadGraph, target: Snap, candidates: list[Snap] | Snapped, *, k: int,
          limit_s: float = np.inf, weights: Weights | None = None) -> Ranking:
-    """Rank candidates by drive time to ``target``: one reverse search from the target that stops
-    once the k best are final. Candidates not reachable within ``limit_s`` are left out."""
+    """Rank candidates (all on the network) by drive time to ``target``: one reverse search
+    from the target that stops once the k best are final. Candidates not reachable within
+    ``limit_s`` are left out."""
     weights = weights or Weights.free_flow(graph)
+    if not isinstance(candidates, Snapped):
+        candidates = Snapped.of(candidates)
     n_cand = len(candidates)
-    edge = np.fromiter((c.edge for c in candidates), np.int64, n_cand)
-    frac = np.fromiter((c.fraction for c in candidates), np.float64, n_cand)
+    edge, frac = candidates.edge, candidates.fraction
     best_s, best_m = _direct_to(graph, edge, frac, target, weights.forward)
     tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, edge, frac, weights.forward)
     sources = Snapped.of([target]).ways(graph, weights.forward, leave=False)

@@ -95,6 +95,15 @@ class Snapped:
     def on_road(self) -> NDArray[np.bool_]:
         return self.edge >= 0
 
+    def snap(self, i: int) -> Snap | None:
+        """Point ``i`` as a :class:`Snap` (None: off the network)."""
+        e = int(self.edge[i])
+        return Snap(e, float(self.fraction[i]), float(self.distance_m[i])) if e >= 0 else None
+
+    def take(self, index: NDArray[np.integer]) -> Snapped:
+        """The points at ``index``, in that order."""
+        return Snapped(self.edge[index], self.fraction[index], self.distance_m[index])
+
     def snaps(self) -> list[Snap | None]:
         """One :class:`Snap` per point, None where it is off the network."""
         return [Snap(int(e), float(f), float(d)) if e >= 0 else None

@@ -32,6 +32,6 @@ stamp=.venv/.installed
 want=$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing Python dependencies (pinned in constraints.txt)"
-    .venv/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+    .venv/bin/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,bench]"
     echo "$want" > "$stamp"
 fi

@@ -35,7 +35,7 @@ def _point(lon: float | None = None, lat: float | None = None):
                            sa.literal_column(str(SRID)))
 
 
-#: Point → grid → zone → station → district, official boundaries first: the FROM part, for
+#: Point → grid → zone → station, official boundaries first: the FROM part, for
 #: this module's lookup and for storing an incident with its place in one statement. Plain SQL
 #: with bound parameters: it runs for every incident, and SQLAlchemy cannot cache the compiled
 #: form of the equivalent lateral-join construct.
@@ -47,12 +47,12 @@ LEFT JOIN LATERAL (SELECT a.id, a.code FROM areas a
 LEFT JOIN LATERAL (SELECT z.id, z.station_id FROM patrol_zones z
                    WHERE ST_Intersects(z.geom, p.geom)
                    ORDER BY z.official DESC, z.id LIMIT 1) AS zone ON true
-LEFT JOIN LATERAL (SELECT a.name FROM areas a
-                   WHERE a.level = 'district' AND ST_Intersects(a.geom, p.geom)
-                   ORDER BY a.official DESC, a.id LIMIT 1) AS district ON true
 """
 _LOCATE = sa.text("SELECT grid.id, grid.code, zone.id, zone.station_id, district.name FROM "
-                  + LOCATE_FROM)
+                  + LOCATE_FROM + """
+LEFT JOIN LATERAL (SELECT a.name FROM areas a
+                   WHERE a.level = 'district' AND ST_Intersects(a.geom, p.geom)
+                   ORDER BY a.official DESC, a.id LIMIT 1) AS district ON true""")
 
 
 def locate(conn: sa.Connection, lon: float, lat: float) -> Location:

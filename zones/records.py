@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from datetime import datetime
 
@@ -22,8 +23,14 @@ import sqlalchemy as sa
 
 from zones.queries import LOCATE_FROM
 
+
+def _pyformat(sql: str) -> str:
+    """SQLAlchemy's ``:name`` parameters → psycopg's ``%(name)s``, for statements this module
+    runs on the driver's cursor (``::`` casts are left alone)."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
 #: Store an incident together with its grid cell, zone and station, found in the same statement.
-_INSERT_INCIDENT = sa.text("""
+_INSERT_INCIDENT = """
 INSERT INTO incidents (category, priority, description, geom, road_geom, input_crs, unit_kind,
                        grid_id, zone_id, station_id)
 SELECT :category, :priority, :description, p.geom,
@@ -31,7 +38,7 @@ SELECT :category, :priority, :description, p.geom,
        grid.id, zone.id, zone.station_id
 FROM """ + LOCATE_FROM + """
 RETURNING id, received_at
-""")
+"""
 
 #: One row of arrays rather than one row per unit: read on every incident, for hundreds of units.
 #: The aggregates of one pass see the rows in the same order, so the arrays line up; an ORDER BY
@@ -39,7 +46,7 @@ RETURNING id, received_at
 #: (psycopg's binary cursor, a bound parameter as everywhere): formatting thousands of floats as
 #: text cost the server three times as long as the rest of the query.
 _AVAILABLE_UNITS = """
-SELECT coalesce(array_agg(u.id), '{}'),
+SELECT coalesce(array_agg(u.id), '{}') AS id,
        coalesce(array_agg(u.callsign), '{}'),
        coalesce(array_agg(u.lon), '{}'),
        coalesce(array_agg(u.lat), '{}'),
@@ -95,8 +102,8 @@ LEFT JOIN units un ON un.id = a.unit_id
 WHERE i.id = :id
 """
 _INCIDENT = sa.text(_INCIDENT_SQL)
-#: Audit a decision and read the incident back, in one round trip.
-_DECISION_AND_INCIDENT = sa.text("WITH decision AS (" + _DECISION_SQL + ") " + _INCIDENT_SQL)
+#: Audit a decision and read the incident back, in one round trip (on the driver's cursor).
+_DECISION_AND_INCIDENT = _pyformat("WITH decision AS (" + _DECISION_SQL + ") " + _INCIDENT_SQL)
 
 _INCIDENT_FIELDS = ("id", "category", "priority", "description", "status", "unit_kind",
                     "input_crs", "lon", "lat", "road_lon", "road_lat", "grid_id", "grid_code",
@@ -151,11 +158,22 @@ _LOCK_INCIDENT = sa.text("SELECT status FROM incidents WHERE id = :id FOR UPDATE
 _LOCK_UNIT = sa.text("SELECT status FROM units WHERE id = :id FOR UPDATE")
 
 
-def insert_incident(conn: sa.Connection, **values) -> tuple[int, datetime]:
+#: Both in one round trip, in binary (the units' arrays): the two statements of every alarm
+#: that come before the ranking. The insert does not change what the units query sees.
+_INSERT_INCIDENT_AND_UNITS = ("WITH incident AS (" + _pyformat(_INSERT_INCIDENT) + ") "
+                              "SELECT incident.id, incident.received_at, units.* FROM incident, ("
+                              + _AVAILABLE_UNITS + ") AS units")
+
+
+def insert_incident_and_units(conn: sa.Connection, **values
+                              ) -> tuple[int, datetime, dict[str, np.ndarray]]:
     """Store a new incident (status open) with its grid, zone and station, found from
-    ``lon``/``lat`` (WGS-84); returns its id and receipt time."""
-    row = conn.execute(_INSERT_INCIDENT, values).one()
-    return int(row[0]), row[1]
+    ``lon``/``lat`` (WGS-84), and read the available units of its ``unit_kind``; returns its id,
+    its receipt time and the units as :func:`available_units` does."""
+    with conn.connection.driver_connection.cursor(binary=True) as cursor:
+        cursor.execute(_INSERT_INCIDENT_AND_UNITS, {**values, "kind": values["unit_kind"]})
+        row = cursor.fetchone()
+    return int(row[0]), row[1], _unit_arrays(row[2:])
 
 
 def available_units(conn: sa.Connection, kind: str) -> dict[str, np.ndarray]:
@@ -163,7 +181,10 @@ def available_units(conn: sa.Connection, kind: str) -> dict[str, np.ndarray]:
     last fix), home_lon, home_lat; NaN where a unit has no fix or no home station."""
     with conn.connection.driver_connection.cursor(binary=True) as cursor:
         cursor.execute(_AVAILABLE_UNITS, {"kind": kind})
-        row = cursor.fetchone()
+        return _unit_arrays(cursor.fetchone())
+
+
+def _unit_arrays(row) -> dict[str, np.ndarray]:
     names = ("id", "callsign", "lon", "lat", "age_s", "home_lon", "home_lat")
     table = {}
     for name, values in zip(names, row):
@@ -207,10 +228,12 @@ def record_decision_and_read(conn: sa.Connection, *, incident_id: int,
                              requested_by: str | None, mode: str, chosen_unit_id: int | None,
                              reason: str, candidates: list[dict]) -> dict:
     """:func:`record_decision`, then the incident as :func:`incident` returns it."""
-    row = conn.execute(_DECISION_AND_INCIDENT, {
-        "incident_id": incident_id, "id": incident_id, "requested_by": requested_by,
-        "mode": mode, "chosen_unit_id": chosen_unit_id, "reason": reason,
-        "candidates": json.dumps(candidates, ensure_ascii=False)}).one()
+    with conn.connection.driver_connection.cursor() as cursor:
+        cursor.execute(_DECISION_AND_INCIDENT, {
+            "incident_id": incident_id, "id": incident_id, "requested_by": requested_by,
+            "mode": mode, "chosen_unit_id": chosen_unit_id, "reason": reason,
+            "candidates": json.dumps(candidates, ensure_ascii=False)})
+        row = cursor.fetchone()
     return dict(zip(_INCIDENT_FIELDS, row))
 
 

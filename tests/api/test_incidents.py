@@ -137,6 +137,9 @@ def test_unknown_ids_and_oversized_body(client, city):
     reply = client.post("/incidents", content=b"x" * 2_000_000,
                         headers={**headers, "Content-Type": "application/json"})
     assert reply.status_code == 413 and "over the limit" in reply.text
+    chunked = client.post("/incidents", content=(b"x" * 100_000 for _ in range(20)),
+                          headers={**headers, "Content-Type": "application/json"})
+    assert chunked.status_code == 413 and "over the limit" in chunked.text
 
 
 def test_gcj02_incident_lands_where_its_wgs84_twin_does(client, city):
