@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
@@ -387,7 +387,7 @@ def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from patrol.analysis import run_analysis
+    from patrol.analysis import ANALYSIS_STEPS, run_analysis
 
     if args.output is None:
         raise UsageError("patrol coverage needs -o FOLDER for its files (or the subcommand "
@@ -395,16 +395,16 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     _check_category(args.category)
     speeds = _speed_model(args, settings)
     graph = _open(args, settings, speeds)
+    progress = _progress_bar(ANALYSIS_STEPS + (0 if args.no_map else 1))
     with _database(settings) as engine, _dask(args, settings, speeds) as times_for:
         summary = run_analysis(engine, graph, args.output, category=args.category,
-                               progress=lambda line: print(line, file=sys.stderr),
-                               times_for=times_for,
+                               progress=progress, times_for=times_for,
                                map_file=None if args.no_map else "coverage_map.html")
         if not args.no_map:
             from maps.coverage import coverage_map
             from patrol.coverage import gather
 
-            print("drawing the map", file=sys.stderr)
+            progress("the coverage map")
             data = gather(engine, graph, category=args.category,
                           buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
             tiles = None if settings.map_tiles.lower() == "none" else settings.map_tiles
@@ -416,6 +416,21 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
           f"{len(summary['grid_cell_gaps_beyond_180s'])} grid cells beyond 3 minutes; "
           f"files and report.html in {args.output}")
     return 0
+
+
+def _progress_bar(steps: int) -> Callable[[str], None]:
+    """Progress on standard error: each call starts the next of ``steps`` steps and draws the
+    bar, e.g. ``[########------------] 2/5 grid cells``."""
+    started = 0
+
+    def show(step: str) -> None:
+        nonlocal started
+        started += 1
+        filled = round(20 * (started - 1) / steps)
+        print(f"[{'#' * filled}{'-' * (20 - filled)}] {started}/{steps} {step}", file=sys.stderr,
+              flush=True)
+
+    return show
 
 
 @contextmanager

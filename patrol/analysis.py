@@ -27,6 +27,8 @@ from routing.search import Reach, best_source_at, reach
 TIERS = (1, 3, 5)
 #: Units join the what-if as 1-minute responders under ids that cannot clash with stations.
 UNIT_ID_OFFSET = 1_000_000_000
+#: Steps :func:`run_analysis` reports: hotspots, grid cells, road segments, the report.
+ANALYSIS_STEPS = 4
 #: Drive times beyond this are not searched (seconds): "none within the horizon".
 HORIZON_S = 900.0
 
@@ -176,7 +178,8 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
                  category: str | None = None, progress=print, times_for=None,
                  map_file: str | None = None) -> dict:
     """Assess hotspots, grid cells and road segments; write CSV, GeoJSON, summary.json and
-    report.html to ``out``; return the summary. ``times_for(tiers, places)`` computes the tier
+    report.html to ``out``; return the summary. ``progress(text)`` is told of each of the
+    :data:`ANALYSIS_STEPS` steps as it starts. ``times_for(tiers, places)`` computes the tier
     times elsewhere (e.g. on Dask, see ``patrol.distributed``); by default here."""
     out.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:
@@ -187,8 +190,8 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
         raise Invalid("no stations are loaded: load stations before the coverage analysis")
     results, searches = {}, None
     for step, places in enumerate(place_sets, start=1):
-        progress(f"[{step}/{len(place_sets)}] {len(places.ids):,} {places.kind}s: drive times "
-                 f"from the nearest station of each tier")
+        progress(f"{len(places.ids):,} {places.kind}s: drive times from the nearest station "
+                 f"of each tier")
         if times_for is not None:
             times = times_for(tiers, places)
         else:
@@ -197,6 +200,7 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
             times = {tier: searches[tier].at(snapped) for tier in TIERS}
         write_places(out, places, times, names)
         results[places.kind] = (places, times)
+    progress("summary and report")
     summary = _summary(results, names)
     if map_file:
         summary["map"] = map_file  # drawn by the caller next to the report

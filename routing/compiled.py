@@ -6,7 +6,7 @@ A compiled graph is one uncompressed ``.npz`` file holding
 - directed edges sorted by tail node (forward CSR) and an edge permutation sorted by head node
   (reverse CSR), with travel time (seconds), length (metres), road class and the id of the twin
   edge that runs the same geometry the other way (-1 on one-way streets);
-- every edge's polyline in the metric CRS (drawn tail → head), from which the spatial index for
+- every edge's polyline in the metric CRS (drawn tail → head), from which the nearest-road index for
   snapping is built on load;
 - metadata: format version, source file and its SHA-256, speed model fingerprint, metric EPSG code.
 

@@ -155,7 +155,11 @@ def test_coverage_command_on_a_local_dask_cluster(city, wuhan_central_compiled, 
     monkeypatch.setenv("DATABASE_URL", city.url)
     code = main(["coverage", "-o", str(tmp_path), "--scheduler", "local", "--partitions", "3",
                  "--graph", str(wuhan_central_compiled)])
-    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 0, err
+    bars = [line for line in err.splitlines() if line.startswith("[")]
+    assert [b.split()[1] for b in bars] == ["1/5", "2/5", "3/5", "4/5", "5/5"], err
+    assert bars[0].startswith("[" + "-" * 20 + "]") and bars[-1].count("#") == 16
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["hotspots"] > 0 and (tmp_path / "road_segments.csv").exists()
     assert (tmp_path / "coverage_map.html").exists()
