@@ -77,9 +77,17 @@ def reach(graph: RoadGraph, origin: Snap | list[Snap] | Snapped, *, direction: D
     dissolved."""
     direction = Direction(direction)
     weights = weights or Weights.free_flow(graph)
-    if not isinstance(origin, Snapped):
-        origin = Snapped.of(list(origin) if isinstance(origin, (list, tuple)) else [origin])
-    sources = origin.ways(graph, weights.forward, leave=direction is Direction.DEPART)
+    depart = direction is Direction.DEPART
+    if isinstance(origin, Snap):  # the common single point: its two ways without array work
+        ways = (origin.departures if depart else origin.arrivals)(graph, weights.forward)
+        node, secs, metres = zip(*ways)
+        sources = (np.array(node, np.int32), np.array(secs), np.array(metres),
+                   np.zeros(len(ways), np.int64))
+        origin = Snapped.of([origin])
+    else:
+        if not isinstance(origin, Snapped):
+            origin = Snapped.of(list(origin))
+        sources = origin.ways(graph, weights.forward, leave=depart)
     settled, seconds, metres, pred, label = _run(graph, direction, weights, sources, limit_s)
     return Reach(graph, origin, direction, limit_s, weights, settled, seconds, metres, pred,
                  label)
