@@ -10,32 +10,51 @@ that cannot be reached 503 (the pool reconnects by itself when it is back).
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
+import psycopg
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 
 from patrol import service
 from patrol.dispatch import DispatchPolicy, ring_of
-from patrol.errors import Conflict, Invalid, NotFound
-from routing import (Direction, RoadGraph, RoutingError, SpeedModel, open_graph, reach, rings,
-                     snap_point, snap_points, to_wgs84)
+from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
+from patrol.fleet import routing_positions
+from routing import (
+    Direction,
+    RoadGraph,
+    RoutingError,
+    SpeedModel,
+    open_graph,
+    reach,
+    rings,
+    snap_point,
+    snap_points,
+    to_wgs84,
+)
 from routing.baseline import NetworkxRanker
 from routing.circles import rings_geojson
 from routing.search import rank
 from settings import Settings
 from zones import records
 from zones.cluster import ClusterError
-from zones.database import database_url
+from zones.database import loop_pool, service_engine
 
 KEY_CACHE_SECONDS = 30.0
+#: How long a request on the thread pool may hold the interpreter while the event loop waits
+#: (Python's default is 5 ms): every step of an alarm on the loop could wait that long behind a
+#: long request on a thread (a batch of positions, a map), and an alarm takes dozens of steps.
+SWITCH_INTERVAL_S = 0.0005
 MAX_MINUTES = 60.0
 
 
@@ -98,9 +117,9 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     async def lifespan(app: FastAPI):
         road_graph = graph or open_graph(settings.graph, _speeds(settings), settings.cache_dir)
         _warm_up(road_graph)
-        engine = sa.create_engine(database_url(settings), pool_pre_ping=True, pool_size=10,
-                                  max_overflow=20, pool_timeout=5,
-                                  connect_args={"connect_timeout": 3})
+        engine = service_engine(settings)
+        app.state.loop_pool = loop_pool(settings)
+        await app.state.loop_pool.open(wait=False)
         app.state.settings = settings
         app.state.engine = engine
         app.state.keys = {}
@@ -111,7 +130,10 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
                                   candidates=settings.dispatch_candidates),
             stale_after_s=settings.stale_position_s, snap_limit_m=settings.snap_limit_m,
             baseline=NetworkxRanker(road_graph) if settings.ranking == "networkx" else None)
+        _freeze_start_up_objects()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         yield
+        await app.state.loop_pool.close()
         engine.dispose()
 
     app = FastAPI(title="Patrol and rapid-response dispatch", version="0.1.0", lifespan=lifespan,
@@ -132,6 +154,14 @@ def _warm_up(graph: RoadGraph) -> None:
     rank(graph, point, [point, point], k=1)
 
 
+def _freeze_start_up_objects() -> None:
+    """Leave everything loaded so far (graph, modules, compiled kernels: some 300 000 objects)
+    out of Python's garbage collections: a full collection over them took 150 ms, an alarm
+    stalled behind it. Requests' own objects are still collected."""
+    gc.collect()
+    gc.freeze()
+
+
 def _speeds(settings: Settings) -> SpeedModel:
     return SpeedModel.from_toml(settings.speed_config) if settings.speed_config else SpeedModel()
 
@@ -143,6 +173,10 @@ def _speeds(settings: Settings) -> SpeedModel:
 
 async def get_engine(request: Request) -> sa.Engine:
     return request.app.state.engine
+
+
+async def get_loop_pool(request: Request) -> AsyncConnectionPool:
+    return request.app.state.loop_pool
 
 
 async def get_config(request: Request) -> service.DispatchConfig:
@@ -198,6 +232,7 @@ def allow(*roles: str):
 
 
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
+LoopPoolDep = Annotated[AsyncConnectionPool, Depends(get_loop_pool)]
 ConfigDep = Annotated[service.DispatchConfig, Depends(get_config)]
 Dispatcher = Annotated[Caller, Depends(allow("dispatcher"))]
 Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]
@@ -209,12 +244,12 @@ incidents = APIRouter(prefix="/incidents", tags=["incidents"])
 
 
 @incidents.post("", status_code=201, response_class=JSONResponse)
-def create_incident(body: IncidentIn, engine: EngineDep, config: ConfigDep,
-                    caller: Dispatcher) -> Response:
+async def create_incident(body: IncidentIn, pool: LoopPoolDep, config: ConfigDep,
+                          caller: Dispatcher) -> Response:
     """Receive an incident: locate its grid, zone and station, rank units by drive time, and
     dispatch the fastest (priority at or above the auto-dispatch level) or recommend it."""
-    view = service.receive_incident(engine, config, requested_by=caller.label,
-                                    **body.model_dump())
+    view = await service.receive_incident(pool, config, requested_by=caller.label,
+                                          **body.model_dump())
     return _encoded(view, 201)
 
 
@@ -256,16 +291,17 @@ units = APIRouter(prefix="/units", tags=["units"])
 
 
 @units.put("/positions")
-def update_positions(body: PositionsIn, engine: EngineDep, caller: Dispatcher) -> dict:
+async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Dispatcher) -> dict:
     """Many GPS fixes at once; all are stored or none (an unknown unit rejects the batch)."""
-    stored = service.move_units(engine, [f.model_dump() for f in body.fixes])
+    stored = await service.move_units(pool, [f.model_dump() for f in body.fixes])
     return {"received": len(body.fixes), "stored": stored}
 
 
 @units.put("/{unit_id}/position")
-def update_position(unit_id: int, body: PositionIn, engine: EngineDep, caller: Dispatcher) -> dict:
-    stored = service.move_units(engine, [{"unit_id": unit_id, **body.model_dump()}])
-    return {**service.get_unit(engine, unit_id), "stored": bool(stored)}
+async def update_position(unit_id: int, body: PositionIn, pool: LoopPoolDep, engine: EngineDep,
+                          caller: Dispatcher) -> dict:
+    stored = await service.move_units(pool, [{"unit_id": unit_id, **body.model_dump()}])
+    return {**await run_in_threadpool(service.get_unit, engine, unit_id), "stored": bool(stored)}
 
 
 @units.put("/{unit_id}/status")
@@ -346,7 +382,7 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
         stations = records.stations_near(conn, lon, lat, 10_000)
         units_rows = records.available_units(conn, "patrol_car")
     target = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
-    positions = service.routing_positions(units_rows, config.stale_after_s)
+    positions = routing_positions(units_rows, config.stale_after_s)
     points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]
               + [(("unit", int(u), str(c), "patrol_car"), x, y) for u, c, x, y in
                  zip(positions.unit_id, positions.callsign, positions.lon, positions.lat)])
@@ -443,7 +479,8 @@ def read_health(engine: EngineDep, config: ConfigDep) -> dict:
 # Errors -----------------------------------------------------------------------------------------
 
 def _database_down(exc: Exception) -> bool:
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError, ClusterError)):
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError, ClusterError,
+                        psycopg.OperationalError)):
         return True
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
@@ -453,7 +490,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=status, content={"detail": message})
 
     status_of = ((RoutingError, 422), (Invalid, 422), (NotFound, 404), (Conflict, 409),
-                 (Unauthorized, 401), (Forbidden, 403))
+                 (Unauthorized, 401), (Forbidden, 403), (StoredButNotDispatched, 503))
     for error, status in status_of:
         app.add_exception_handler(error, lambda request, exc, s=status: reply(s, str(exc)))
 
@@ -466,6 +503,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa.exc.DBAPIError, database_errors)
     app.add_exception_handler(sa.exc.TimeoutError, database_errors)
     app.add_exception_handler(ClusterError, database_errors)
+    app.add_exception_handler(psycopg.OperationalError, database_errors)  # the alarm path
 
 
 def _add_body_limit(app: FastAPI, max_bytes: int) -> None:

@@ -71,9 +71,12 @@ def in_process(graph, units: Snapped, targets) -> None:
 
 async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes]) -> np.ndarray:
     """Send ``rate`` requests/s for ``seconds`` on a fixed schedule (open loop); each latency
-    counts from the request's scheduled send time. aiohttp: the client's own work per request
-    is a fraction of what httpx costs, and it shares the two cores with the service."""
-    n = int(rate * seconds)
+    counts from the request's scheduled send time. A first second at the same rate, not
+    counted, opens the client's connections (dispatch consoles keep theirs open). aiohttp: the
+    client's own work per request is a fraction of what httpx costs, and it shares the two
+    cores with the service."""
+    warm_up = rate
+    n = warm_up + int(rate * seconds)
     connector = aiohttp.TCPConnector(limit=500)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     async with aiohttp.ClientSession(f"http://127.0.0.1:{PORT}", connector=connector,
@@ -93,11 +96,12 @@ async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes]) ->
             except (aiohttp.ClientError, asyncio.TimeoutError):  # overloaded
                 return loop.time() - scheduled, 0
 
-        results = await asyncio.gather(*(one(i) for i in range(n)))
+        results = (await asyncio.gather(*(one(i) for i in range(n))))[warm_up:]
     failed = sum(c != 201 for _, c in results)
     if failed:
-        print(f"    {failed} of {n} requests failed or timed out ({REQUEST_TIMEOUT_S:.0f} s); "
-              f"latencies below include them at the time they gave up")
+        print(f"    {failed} of {len(results)} requests failed or timed out "
+              f"({REQUEST_TIMEOUT_S:.0f} s); latencies below include them at the time they "
+              f"gave up")
     return np.array([t for t, _ in results]) * 1e3
 
 

@@ -15,3 +15,13 @@ class Conflict(DispatchError):
 
 class Invalid(DispatchError, ValueError):
     """A value the domain cannot accept (422)."""
+
+
+class StoredButNotDispatched(DispatchError):
+    """The database went away after an incident was stored, before its decision was (503).
+    The incident is kept, open, for a dispatcher to see."""
+
+    def __init__(self, incident_id: int) -> None:
+        super().__init__(f"incident {incident_id} was stored, but the database became "
+                         f"unavailable before a unit was assigned or recommended; it stays open")
+        self.incident_id = incident_id

@@ -1,52 +1,29 @@
-"""The dispatch service: each operation in one database transaction, rules from ``patrol``,
-drive times from ``routing``, SQL from ``zones``. The HTTP layer only calls these."""
+"""The dispatch service: rules from ``patrol``, drive times from ``routing``, SQL from ``zones``.
+The HTTP layer only calls these. Each operation is one database transaction, but the alarm
+(:func:`receive_incident`), which is async and stores the incident before it decides."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import psycopg
 import sqlalchemy as sa
+from psycopg_pool import AsyncConnectionPool
 
 from patrol import deadlines
-from patrol.dispatch import Candidate, DispatchPolicy, decide, ring_of
-from patrol.errors import Conflict, Invalid, NotFound
-from patrol.fleet import routing_positions
-from routing import RoadGraph, Snapped, snap_many, snap_point, snap_points, to_wgs84
-from routing.search import rank
+from patrol.dispatch import Candidate, Decision, DispatchPolicy, decide, ring_of
+from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
+from patrol.fleet import UnitPositions
+from patrol.fleet_cache import FleetCache
+from routing import RoadGraph, Snap, Snapped, snap_point, snap_points, to_wgs84
+from routing.search import Ranking, rank
 from zones import records
 from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
 
 #: How many ranked units a claim may walk through when nearer ones are being claimed at once.
 CLAIM_DEPTH = 25
-
-
-class SnapCache:
-    """Snaps of recent unit positions: units report the same position until they move, and
-    every incident ranks all of them. Bounded; cleared when full."""
-
-    def __init__(self, capacity: int = 50_000) -> None:
-        self.capacity = capacity
-        self._snaps: dict[tuple[float, float], tuple[int, float, float]] = {}
-        self._lock = threading.Lock()  # requests run on several threads
-
-    def snap(self, graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, limit_m: float
-             ) -> Snapped:
-        """The points (WGS-84) snapped, as arrays; only those not seen before are snapped."""
-        points = list(zip(lon.tolist(), lat.tolist()))
-        with self._lock:
-            known = self._snaps
-            missing = [i for i, p in enumerate(points) if p not in known]
-            if missing:
-                if len(known) + len(missing) > self.capacity:
-                    known.clear()
-                found = snap_many(graph, lon[missing], lat[missing], limit_m=limit_m)
-                known.update(zip((points[i] for i in missing), zip(
-                    found.edge.tolist(), found.fraction.tolist(), found.distance_m.tolist())))
-            rows = np.array([known[p] for p in points], dtype=np.float64).reshape(-1, 3)
-        return Snapped(rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2])
 
 
 @dataclass(frozen=True)
@@ -59,7 +36,7 @@ class DispatchConfig:
     snap_limit_m: float = 500.0
     deadlines_s: dict[int, int] = field(default_factory=lambda:
                                         dict(deadlines.DEFAULT_ARRIVAL_DEADLINE_S))
-    snaps: SnapCache = field(default_factory=SnapCache)
+    fleet: FleetCache = field(default_factory=FleetCache)
     baseline: object | None = None  # a routing.baseline.NetworkxRanker: benchmark baseline only
 
 
@@ -67,52 +44,103 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def receive_incident(engine: sa.Engine, config: DispatchConfig, *, lon: float, lat: float,
-                     crs: str, category: str, priority: int, description: str | None,
-                     unit_kind: str, requested_by: str | None) -> dict:
+async def receive_incident(pool: AsyncConnectionPool, config: DispatchConfig, *, lon: float,
+                           lat: float, crs: str, category: str, priority: int,
+                           description: str | None, unit_kind: str,
+                           requested_by: str | None) -> dict:
     """Store an incident, rank the available units by drive time to it, and dispatch the fastest
-    (or recommend it, below the auto-dispatch level). Returns the incident as the API shows it."""
+    (or recommend it, below the auto-dispatch level). Returns the incident as the API shows it.
+
+    Runs on the event loop, in two round trips: the incident is stored (and from then on kept,
+    whatever happens next) with the fleet's changes read; after the ranking, the decision is
+    recorded, for a dispatch together with the claim and the assignment of the unit."""
     _check_choice("unit kind", unit_kind, UNIT_KINDS)
     graph = config.graph
     lon_w, lat_w = (float(v) for v in to_wgs84(lon, lat, crs))
     snap = snap_point(graph, lon_w, lat_w, limit_m=config.snap_limit_m)
     road_lon, road_lat = snap.lonlat(graph)
-    with engine.begin() as conn:
-        incident_id, received_at, units = records.insert_incident_and_units(
-            conn, category=category, priority=priority, description=description, lon=lon_w,
-            lat=lat_w, road_lon=road_lon, road_lat=road_lat, input_crs=str(crs),
-            unit_kind=unit_kind)
-        positions = routing_positions(units, config.stale_after_s)
-        unit_snaps = config.snaps.snap(graph, positions.lon, positions.lat, config.snap_limit_m)
-        on_road = np.flatnonzero(unit_snaps.on_road)
-        snaps_on_road = unit_snaps.take(on_road)
-        depth = max(config.policy.candidates, CLAIM_DEPTH)
-        if config.baseline is not None:
-            ranking, top = None, config.baseline.rank_to(snap, snaps_on_road.snaps(), k=depth)
-        else:
-            ranking = rank(graph, snap, snaps_on_road, k=depth)
-            top = ranking.top
-        ranked = [_candidate(positions, on_road[r.index], r) for r in top]
-        auto = priority <= config.policy.auto_dispatch_level
-        claimable = (records.claim_first(conn, [c.unit_id for c in ranked]) if auto
-                     else {c.unit_id for c in ranked})
-        decision = decide(priority, ranked, claimable, config.policy)
-        shown = ranked[:config.policy.candidates]
-        if decision.chosen is not None and decision.mode == "auto":
-            records.assign(conn, incident_id, decision.chosen.unit_id, decision.chosen.seconds)
-        row = records.record_decision_and_read(
-            conn, incident_id=incident_id, requested_by=requested_by, mode=decision.mode,
-            chosen_unit_id=decision.chosen.unit_id if decision.chosen else None,
-            reason=decision.reason, candidates=[c.as_dict() for c in ranked])
+    auto = priority <= config.policy.auto_dispatch_level
+    since = config.fleet.since
+    async with pool.connection() as conn:
+        row, changes = await records.receive(
+            conn, since=since, category=category, priority=priority,
+            description=description, lon=lon_w, lat=lat_w, road_lon=road_lon,
+            road_lat=road_lat, input_crs=str(crs), unit_kind=unit_kind)
+        try:
+            positions, unit_snaps = await _available_units(conn, config, since, changes,
+                                                           unit_kind, row["received_at"])
+            # A recommendation shows the top few; a dispatch ranks deeper, for failed claims.
+            depth = (max(config.policy.candidates, CLAIM_DEPTH) if auto
+                     else config.policy.candidates)
+            ranking, ranked = _ranked(config, snap, positions, unit_snaps, depth)
+            decision = await _decide_and_record(conn, config, row, priority, ranked,
+                                                requested_by)
+        except psycopg.OperationalError as error:
+            raise StoredButNotDispatched(row["id"]) from error
     view = _with_warning(row, config, now())
-    view["candidates"] = [c.as_dict() for c in shown]
+    view["candidates"] = [c.as_dict() for c in ranked[:config.policy.candidates]]
     view["decision"] = {"mode": decision.mode, "reason": decision.reason,
                         "unit_id": decision.chosen.unit_id if decision.chosen else None}
-    if decision.mode == "auto" and decision.chosen is not None and ranking is not None:
-        index = next(r.index for r in ranking.top
-                     if positions.unit_id[on_road[r.index]] == decision.chosen.unit_id)
-        view["route"] = _route_feature(ranking.route(index), decision.chosen)
+    chosen = decision.chosen if decision.mode == "auto" else None
+    if chosen is not None and ranking is not None:
+        index = next(r.index for r, c in zip(ranking.top, ranked) if c.unit_id == chosen.unit_id)
+        view["route"] = _route_feature(ranking.route(index), chosen)
     return view
+
+
+async def _decide_and_record(conn: psycopg.AsyncConnection, config: DispatchConfig, row: dict,
+                             priority: int, ranked: list[Candidate],
+                             requested_by: str | None) -> Decision:
+    """Decide and audit; a dispatch claims and assigns its unit in the same statement, which
+    picks, by the claim's outcome, among the decisions worked out beforehand for each unit
+    that could be claimed. ``row`` (the incident's view) is updated with the assignment."""
+    policy, ids = config.policy, [c.unit_id for c in ranked]
+    candidates = [c.as_dict() for c in ranked]
+    if priority > policy.auto_dispatch_level or not ranked:
+        decision = decide(priority, ranked, set(ids), policy)
+        await records.record_recommendation(
+            conn, incident_id=row["id"], requested_by=requested_by, mode=decision.mode,
+            chosen_unit_id=decision.chosen.unit_id if decision.chosen else None,
+            reason=decision.reason, candidates=candidates)
+        return decision
+    if_claimed = [decide(priority, ranked, {unit_id}, policy) for unit_id in ids]
+    if_none = decide(priority, ranked, set(), policy)
+    unit_id, dispatched_at = await records.dispatch_first_claimable(
+        conn, incident_id=row["id"], unit_ids=ids, etas=[c.seconds for c in ranked],
+        reasons=[d.reason for d in if_claimed], reason_if_none=if_none.reason,
+        requested_by=requested_by, candidates=candidates)
+    if unit_id is None:
+        return if_none
+    decision = if_claimed[ids.index(unit_id)]
+    row.update(status="dispatched", dispatched_at=dispatched_at, unit_id=unit_id,
+               unit_callsign=decision.chosen.callsign, eta_seconds=decision.chosen.seconds)
+    return decision
+
+
+async def _available_units(conn: psycopg.AsyncConnection, config: DispatchConfig, since: int,
+                           changes: dict, kind: str, at: datetime
+                           ) -> tuple[UnitPositions, Snapped]:
+    """The available units of ``kind`` at ``at``, placed and snapped, from the worker's copy of
+    the fleet brought up to date with ``changes`` (read from the horizon ``since``)."""
+    fleet = config.fleet
+    if not fleet.update(since, changes, config.graph, config.snap_limit_m):
+        whole = await records.fleet_changes(conn)
+        fleet.update(0, whole, config.graph, config.snap_limit_m)
+    return fleet.available(kind, at.timestamp(), config.stale_after_s)
+
+
+def _ranked(config: DispatchConfig, target: Snap, positions: UnitPositions, snaps: Snapped,
+            depth: int) -> tuple[Ranking | None, list[Candidate]]:
+    """The ``depth`` units nearest to ``target`` by drive time, as candidates; the ranking too
+    (None with the networkx baseline), for the route of the one chosen."""
+    on_road = np.flatnonzero(snaps.on_road)
+    snaps_on_road = snaps.take(on_road)
+    if config.baseline is not None:
+        ranking, top = None, config.baseline.rank_to(target, snaps_on_road.snaps(), k=depth)
+    else:
+        ranking = rank(config.graph, target, snaps_on_road, k=depth)
+        top = ranking.top
+    return ranking, [_candidate(positions, on_road[r.index], r) for r in top]
 
 
 def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, unit_id: int,
@@ -185,25 +213,36 @@ def list_incidents(engine: sa.Engine, config: DispatchConfig, *, status: str | N
     return [_with_warning(row, config, moment) for row in rows]
 
 
-def move_units(engine: sa.Engine, fixes: list[dict]) -> int:
-    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]; all or none (unknown unit: 404)."""
+async def move_units(pool: AsyncConnectionPool, fixes: list[dict]) -> int:
+    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]; all or none (unknown unit: 404).
+    Runs on the event loop: fleets report all the time."""
     moment = now()
-    rows = []
     for fix in fixes:
-        lon, lat = (float(v) for v in to_wgs84(fix["lon"], fix["lat"], fix["crs"]))
         at = fix["timestamp"]
         if at.tzinfo is None:
             raise Invalid(f"timestamp {at.isoformat()} of unit {fix['unit_id']} has no time "
                           f"zone; send e.g. 2026-11-21T08:00:00+08:00")
         if at > moment + timedelta(seconds=60):
             raise Invalid(f"timestamp {at.isoformat()} of unit {fix['unit_id']} is in the future")
-        rows.append({"id": fix["unit_id"], "lon": lon, "lat": lat, "at": at})
-    with engine.begin() as conn:
-        ids = [r["id"] for r in rows]
-        missing = sorted(set(ids) - records.existing_unit_ids(conn, ids))
-        if missing:
-            raise NotFound(f"no unit {', '.join(map(str, missing))}; nothing was stored")
-        return records.move_units(conn, rows)
+    lon, lat = _fixes_in_wgs84(fixes)
+    rows = [{"id": f["unit_id"], "lon": x, "lat": y, "at": f["timestamp"]}
+            for f, x, y in zip(fixes, lon.tolist(), lat.tolist())]
+    async with pool.connection() as conn:
+        unknown, moved = await records.move_units(conn, rows)
+    if unknown:
+        raise NotFound(f"no unit {', '.join(map(str, unknown))}; nothing was stored")
+    return moved
+
+
+def _fixes_in_wgs84(fixes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The fixes' coordinates in WGS-84 (arrays, one entry per fix), converted per CRS."""
+    lon = np.array([f["lon"] for f in fixes], dtype=np.float64)
+    lat = np.array([f["lat"] for f in fixes], dtype=np.float64)
+    crs = np.array([str(f["crs"]) for f in fixes])
+    for system in np.unique(crs):
+        same = crs == system
+        lon[same], lat[same] = to_wgs84(lon[same], lat[same], str(system))
+    return lon, lat
 
 
 def set_unit_status(engine: sa.Engine, unit_id: int, status: str) -> dict:

@@ -125,11 +125,27 @@ class Unit(Base):
     # Plain copies of the position, kept by PostgreSQL: read for every incident.
     lon: Mapped[float | None] = mapped_column(Float, Computed("ST_X(position)", persisted=True))
     lat: Mapped[float | None] = mapped_column(Float, Computed("ST_Y(position)", persisted=True))
+    # The change feed API workers read (migration 0004): stamped by a trigger on every write.
+    revision: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('units_revision_seq')"))
+    changed_xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("pg_current_xact_id()::text::bigint"), index=True)
     __table_args__ = (
         CheckConstraint(_one_of("kind", UNIT_KINDS), name="kind"),
         CheckConstraint(_one_of("status", UNIT_STATUSES), name="status"),
         CheckConstraint(_lonlat("position"), name="position_lonlat"),
     )
+
+
+class FleetEpoch(Base):
+    """One row whose ``epoch`` changes (to a random value) whenever units are deleted or stations
+    change: API workers holding the fleet in memory then read it whole again."""
+
+    __tablename__ = "fleet_epoch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(random() * 9.2e18)::bigint"))
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
 
 class Hotspot(Base):

@@ -19,6 +19,7 @@ import secrets
 from datetime import datetime
 
 import numpy as np
+import psycopg
 import sqlalchemy as sa
 
 from zones.queries import LOCATE_FROM
@@ -37,14 +38,14 @@ SELECT :category, :priority, :description, p.geom,
        ST_SetSRID(ST_MakePoint(:road_lon, :road_lat), 4326), :input_crs, :unit_kind,
        grid.id, zone.id, zone.station_id
 FROM """ + LOCATE_FROM + """
-RETURNING id, received_at
+RETURNING id, category, priority, description, status, unit_kind, input_crs, ST_X(geom) AS lon,
+          ST_Y(geom) AS lat, ST_X(road_geom) AS road_lon, ST_Y(road_geom) AS road_lat,
+          grid_id, zone_id, station_id, received_at
 """
 
-#: One row of arrays rather than one row per unit: read on every incident, for hundreds of units.
-#: The aggregates of one pass see the rows in the same order, so the arrays line up; an ORDER BY
-#: per aggregate would cost a sort each (over 10 ms for seven of them). It is read in binary
-#: (psycopg's binary cursor, a bound parameter as everywhere): formatting thousands of floats as
-#: text cost the server three times as long as the rest of the query.
+#: One row of arrays rather than one row per unit, read in binary. The aggregates of one pass
+#: see the rows in the same order, so the arrays line up; an ORDER BY per aggregate would cost
+#: a sort each.
 _AVAILABLE_UNITS = """
 SELECT coalesce(array_agg(u.id), '{}') AS id,
        coalesce(array_agg(u.callsign), '{}'),
@@ -56,14 +57,6 @@ SELECT coalesce(array_agg(u.id), '{}') AS id,
 FROM units u LEFT JOIN stations s ON s.id = u.home_station_id
 WHERE u.status = 'available' AND u.kind = %(kind)s
 """
-
-_CLAIM_FIRST = sa.text("""
-SELECT id FROM units
-WHERE id = ANY(:ids) AND status = 'available'
-ORDER BY array_position(:ids, id)
-LIMIT 1
-FOR UPDATE SKIP LOCKED
-""")
 
 _ASSIGN = sa.text("""
 WITH a AS (INSERT INTO assignments (incident_id, unit_id, eta_seconds)
@@ -102,8 +95,6 @@ LEFT JOIN units un ON un.id = a.unit_id
 WHERE i.id = :id
 """
 _INCIDENT = sa.text(_INCIDENT_SQL)
-#: Audit a decision and read the incident back, in one round trip (on the driver's cursor).
-_DECISION_AND_INCIDENT = _pyformat("WITH decision AS (" + _DECISION_SQL + ") " + _INCIDENT_SQL)
 
 _INCIDENT_FIELDS = ("id", "category", "priority", "description", "status", "unit_kind",
                     "input_crs", "lon", "lat", "road_lon", "road_lat", "grid_id", "grid_code",
@@ -120,29 +111,23 @@ ORDER BY received_at DESC, id DESC
 LIMIT :limit
 """)
 
-_UNIT = sa.text("""
+_UNIT_SQL = """
 SELECT u.id, u.callsign, u.kind, u.status, u.simulated, u.home_station_id,
        ST_X(u.position), ST_Y(u.position), u.position_at, a.incident_id
 FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.released_at IS NULL
-WHERE u.id = :id
-""")
+"""
+_UNIT = sa.text(_UNIT_SQL + "WHERE u.id = :id")
 
 _UNIT_FIELDS = ("id", "callsign", "kind", "status", "simulated", "home_station_id", "lon", "lat",
                 "position_at", "incident_id")
 
-_LIST_UNITS = sa.text("""
-SELECT u.id FROM units u
+_LIST_UNITS = sa.text(_UNIT_SQL + """
 WHERE (CAST(:status AS text) IS NULL OR u.status = :status)
   AND (CAST(:kind AS text) IS NULL OR u.kind = :kind)
   AND (CAST(:lon AS float8) IS NULL OR ST_DWithin(u.position::geography,
        ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius))
 ORDER BY u.id
 LIMIT :limit
-""")
-
-_MOVE_UNIT = sa.text("""
-UPDATE units SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), position_at = :at
-WHERE id = :id AND (position_at IS NULL OR position_at <= :at)
 """)
 
 _SET_UNIT_STATUS = sa.text("UPDATE units SET status = :status WHERE id = :id")
@@ -156,24 +141,6 @@ _UNIT_OF_INCIDENT = sa.text(
     "SELECT unit_id FROM assignments WHERE incident_id = :id AND released_at IS NULL")
 _LOCK_INCIDENT = sa.text("SELECT status FROM incidents WHERE id = :id FOR UPDATE")
 _LOCK_UNIT = sa.text("SELECT status FROM units WHERE id = :id FOR UPDATE")
-
-
-#: Both in one round trip, in binary (the units' arrays): the two statements of every alarm
-#: that come before the ranking. The insert does not change what the units query sees.
-_INSERT_INCIDENT_AND_UNITS = ("WITH incident AS (" + _pyformat(_INSERT_INCIDENT) + ") "
-                              "SELECT incident.id, incident.received_at, units.* FROM incident, ("
-                              + _AVAILABLE_UNITS + ") AS units")
-
-
-def insert_incident_and_units(conn: sa.Connection, **values
-                              ) -> tuple[int, datetime, dict[str, np.ndarray]]:
-    """Store a new incident (status open) with its grid, zone and station, found from
-    ``lon``/``lat`` (WGS-84), and read the available units of its ``unit_kind``; returns its id,
-    its receipt time and the units as :func:`available_units` does."""
-    with conn.connection.driver_connection.cursor(binary=True) as cursor:
-        cursor.execute(_INSERT_INCIDENT_AND_UNITS, {**values, "kind": values["unit_kind"]})
-        row = cursor.fetchone()
-    return int(row[0]), row[1], _unit_arrays(row[2:])
 
 
 def available_units(conn: sa.Connection, kind: str) -> dict[str, np.ndarray]:
@@ -197,14 +164,6 @@ def _unit_arrays(row) -> dict[str, np.ndarray]:
     return table
 
 
-def claim_first(conn: sa.Connection, unit_ids: list[int]) -> set[int]:
-    """Lock, for this transaction, the first of ``unit_ids`` (in their order) that is available
-    and not locked by another transaction; returns it as a set (empty: none could be had)."""
-    if not unit_ids:
-        return set()
-    return set(conn.execute(_CLAIM_FIRST, {"ids": unit_ids}).scalars())
-
-
 def assign(conn: sa.Connection, incident_id: int, unit_id: int, eta_seconds: float | None) -> None:
     """Give a (claimed) unit to an incident: assignment, unit dispatched, incident dispatched."""
     conn.execute(_ASSIGN, {"incident_id": incident_id, "unit_id": unit_id, "eta": eta_seconds})
@@ -222,19 +181,6 @@ def record_decision(conn: sa.Connection, *, incident_id: int, requested_by: str 
     conn.execute(_DECISION, {"incident_id": incident_id, "requested_by": requested_by,
                              "mode": mode, "chosen_unit_id": chosen_unit_id, "reason": reason,
                              "candidates": json.dumps(candidates, ensure_ascii=False)})
-
-
-def record_decision_and_read(conn: sa.Connection, *, incident_id: int,
-                             requested_by: str | None, mode: str, chosen_unit_id: int | None,
-                             reason: str, candidates: list[dict]) -> dict:
-    """:func:`record_decision`, then the incident as :func:`incident` returns it."""
-    with conn.connection.driver_connection.cursor() as cursor:
-        cursor.execute(_DECISION_AND_INCIDENT, {
-            "incident_id": incident_id, "id": incident_id, "requested_by": requested_by,
-            "mode": mode, "chosen_unit_id": chosen_unit_id, "reason": reason,
-            "candidates": json.dumps(candidates, ensure_ascii=False)})
-        row = cursor.fetchone()
-    return dict(zip(_INCIDENT_FIELDS, row))
 
 
 def decisions(conn: sa.Connection, incident_id: int) -> list[dict]:
@@ -283,21 +229,9 @@ def unit(conn: sa.Connection, unit_id: int) -> dict | None:
 def list_units(conn: sa.Connection, *, status: str | None, kind: str | None,
                near: tuple[float, float, float] | None, limit: int) -> list[dict]:
     lon, lat, radius = near if near else (None, None, None)
-    ids = conn.execute(_LIST_UNITS, {"status": status, "kind": kind, "lon": lon, "lat": lat,
-                                     "radius": radius, "limit": limit}).scalars().all()
-    return [unit(conn, i) for i in ids]
-
-
-def move_units(conn: sa.Connection, fixes: list[dict]) -> int:
-    """Store GPS fixes {id, lon, lat, at}; an older fix than the stored one is ignored."""
-    if not fixes:
-        return 0
-    return conn.execute(_MOVE_UNIT, fixes).rowcount
-
-
-def existing_unit_ids(conn: sa.Connection, ids: list[int]) -> set[int]:
-    return set(conn.execute(sa.text("SELECT id FROM units WHERE id = ANY(:ids)"),
-                            {"ids": ids}).scalars())
+    rows = conn.execute(_LIST_UNITS, {"status": status, "kind": kind, "lon": lon, "lat": lat,
+                                      "radius": radius, "limit": limit})
+    return [dict(zip(_UNIT_FIELDS, row)) for row in rows]
 
 
 def set_unit_status(conn: sa.Connection, unit_id: int, status: str) -> None:
@@ -354,3 +288,150 @@ def role_of_key(conn: sa.Connection, raw: str) -> tuple[int, str, str | None] | 
     row = conn.execute(sa.text("SELECT id, role, name FROM api_keys WHERE key_hash = :h "
                                "AND revoked_at IS NULL"), {"h": hash_key(raw)}).first()
     return tuple(row) if row else None
+
+
+# The alarm path -------------------------------------------------------------------------------
+# Async, on psycopg's own connection (``AsyncConnection``, autocommit): every round trip costs the
+# alarm, so each step is one statement, prepared by psycopg after a few runs and committed by
+# itself. First the incident is stored (durable from then on, whatever happens next) and the
+# fleet's changes read; then, after the ranking, the decision is recorded: for a dispatch, in
+# the same statement as the claim and the assignment of the unit, so that the three happen
+# together or not at all.
+
+#: The fleet's change feed (migration 0004): the units written by transactions the reader may
+#: not have seen, i.e. those at or above the oldest transaction running at its last read
+#: (``since``; 0 reads every unit), with the horizon to start from next time and the epoch (it
+#: moves when units are deleted or stations change). One row of arrays.
+_FLEET_CHANGES = """
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
+       (SELECT epoch FROM fleet_epoch WHERE id = 1) AS epoch,
+       array_agg(u.id), array_agg(u.revision), array_agg(u.callsign), array_agg(u.kind),
+       array_agg(u.status), array_agg(u.lon), array_agg(u.lat),
+       array_agg(extract(epoch FROM u.position_at)::float8), array_agg(s.lon), array_agg(s.lat)
+FROM units u LEFT JOIN stations s ON s.id = u.home_station_id
+WHERE u.changed_xid >= %(since)s
+"""
+_FEED_FIELDS = ("horizon", "epoch", "id", "revision", "callsign", "kind", "status", "lon",
+                "lat", "fix_at", "home_lon", "home_lat")
+
+#: The first round trip of every alarm: the incident stored and returned as :func:`incident`
+#: shows it, the fleet's changes read. The insert does not change what the feed sees.
+_RECEIVE = _pyformat("WITH incident AS (" + _INSERT_INCIDENT + """)
+SELECT i.id, i.category, i.priority, i.description, i.status, i.unit_kind, i.input_crs, i.lon,
+       i.lat, i.road_lon, i.road_lat, i.grid_id, g.code, i.zone_id, i.station_id, s.name,
+       i.received_at, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::integer,
+       NULL::text, NULL::float8, feed.*
+FROM incident i LEFT JOIN areas g ON g.id = i.grid_id LEFT JOIN stations s ON s.id = i.station_id,
+     (""") + _FLEET_CHANGES + ") AS feed"
+
+#: A dispatch in one statement: claim the first of the ranked units that is available and not
+#: being claimed by another alarm (``FOR UPDATE SKIP LOCKED``), assign it, mark it and the
+#: incident dispatched, and record the decision that the claim's outcome selects from those
+#: worked out beforehand (one per unit that could be claimed, and one for none).
+_DISPATCH = """
+WITH claimed AS (SELECT id FROM units
+                 WHERE id = ANY(%(ids)s) AND status = 'available'
+                 ORDER BY array_position(%(ids)s, id)
+                 LIMIT 1
+                 FOR UPDATE SKIP LOCKED),
+     assignment AS (INSERT INTO assignments (incident_id, unit_id, eta_seconds)
+                    SELECT %(incident_id)s, id, (%(etas)s::float8[])[array_position(%(ids)s, id)]
+                    FROM claimed
+                    RETURNING unit_id),
+     unit AS (UPDATE units SET status = 'dispatched'
+              WHERE id = (SELECT unit_id FROM assignment)),
+     incident AS (UPDATE incidents SET status = 'dispatched',
+                                       dispatched_at = coalesce(dispatched_at, now())
+                  WHERE id = %(incident_id)s AND EXISTS (SELECT FROM assignment)
+                  RETURNING dispatched_at),
+     decision AS (INSERT INTO dispatch_decisions (incident_id, requested_by, mode,
+                                                  chosen_unit_id, reason, candidates)
+                  SELECT %(incident_id)s, %(requested_by)s, 'auto', a.unit_id,
+                         coalesce((%(reasons)s::text[])[array_position(%(ids)s, a.unit_id)],
+                                  %(reason_if_none)s),
+                         CAST(%(candidates)s AS jsonb)
+                  FROM (SELECT (SELECT unit_id FROM assignment) AS unit_id) AS a)
+SELECT (SELECT unit_id FROM assignment), (SELECT dispatched_at FROM incident)
+"""
+_RECORD_DECISION = _pyformat(_DECISION_SQL)
+
+
+async def receive(conn: psycopg.AsyncConnection, *, since: int, **values
+                  ) -> tuple[dict, dict]:
+    """Store a new incident (status open) with its grid, zone and station, found from
+    ``lon``/``lat`` (WGS-84), and read the fleet's changes as :func:`fleet_changes` does;
+    returns the incident as :func:`incident` does, and the changes."""
+    async with conn.cursor(binary=True) as cursor:
+        await cursor.execute(_RECEIVE, {**values, "since": since})
+        row = await cursor.fetchone()
+    width = len(_INCIDENT_FIELDS)
+    return dict(zip(_INCIDENT_FIELDS, row[:width])), dict(zip(_FEED_FIELDS, row[width:]))
+
+
+async def fleet_changes(conn: psycopg.AsyncConnection, since: int = 0) -> dict:
+    """The units written since the horizon ``since`` (0: all units) as lists (id, revision,
+    callsign, kind, status, lon, lat, fix_at: seconds since the Unix epoch, home_lon,
+    home_lat; None where missing, and each None when no unit changed), with ``horizon`` and
+    ``epoch`` (see ``patrol.fleet_cache``). Read in binary: the whole fleet is thousands of
+    numbers, which the server formats as text three times slower than it finds them."""
+    async with conn.cursor(binary=True) as cursor:
+        await cursor.execute(_FLEET_CHANGES, {"since": since})
+        return dict(zip(_FEED_FIELDS, await cursor.fetchone()))
+
+
+async def dispatch_first_claimable(conn: psycopg.AsyncConnection, *, incident_id: int,
+                                   unit_ids: list[int], etas: list[float],
+                                   reasons: list[str], reason_if_none: str,
+                                   requested_by: str | None, candidates: list[dict]
+                                   ) -> tuple[int | None, datetime | None]:
+    """Claim and assign the first of ``unit_ids`` (ranked, with their ETAs in seconds) that can
+    be had, and audit the decision (``reasons``: the reason if that unit is the one; else
+    ``reason_if_none``); returns the unit and the dispatch time (None, None: no unit)."""
+    async with conn.cursor() as cursor:
+        await cursor.execute(_DISPATCH, {
+            "incident_id": incident_id, "ids": unit_ids, "etas": etas, "reasons": reasons,
+            "reason_if_none": reason_if_none, "requested_by": requested_by,
+            "candidates": json.dumps(candidates, ensure_ascii=False)})
+        unit_id, dispatched_at = await cursor.fetchone()
+    return unit_id, dispatched_at
+
+
+async def record_recommendation(conn: psycopg.AsyncConnection, *, incident_id: int,
+                                requested_by: str | None, mode: str,
+                                chosen_unit_id: int | None, reason: str,
+                                candidates: list[dict]) -> None:
+    """Audit a decision that assigns nothing (a recommendation, or a dispatch with no unit)."""
+    async with conn.cursor() as cursor:
+        await cursor.execute(_RECORD_DECISION, {
+            "incident_id": incident_id, "requested_by": requested_by, "mode": mode,
+            "chosen_unit_id": chosen_unit_id, "reason": reason,
+            "candidates": json.dumps(candidates, ensure_ascii=False)})
+
+
+#: Many fixes in one statement, all or none: nothing moves if a unit is unknown. Per unit the
+#: newest fix of the batch counts, and only if it is newer than the stored one.
+_MOVE_UNITS = """
+WITH fix AS (SELECT * FROM unnest(%(ids)s::integer[], %(lons)s::float8[], %(lats)s::float8[],
+                                  %(ats)s::timestamptz[]) AS fix(id, lon, lat, at)),
+     unknown AS (SELECT DISTINCT fix.id FROM fix LEFT JOIN units u ON u.id = fix.id
+                 WHERE u.id IS NULL),
+     newest AS (SELECT DISTINCT ON (id) id, lon, lat, at FROM fix ORDER BY id, at DESC),
+     moved AS (UPDATE units u
+               SET position = ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), position_at = f.at
+               FROM newest f
+               WHERE u.id = f.id AND (u.position_at IS NULL OR u.position_at <= f.at)
+                 AND NOT EXISTS (SELECT FROM unknown)
+               RETURNING u.id)
+SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM unknown), '{}'),
+       (SELECT count(*) FROM moved)
+"""
+
+
+async def move_units(conn: psycopg.AsyncConnection, fixes: list[dict]) -> tuple[list[int], int]:
+    """Store GPS fixes {id, lon, lat (WGS-84), at}; returns the unknown unit ids (then nothing
+    was stored) and how many units moved."""
+    async with conn.cursor() as cursor:
+        await cursor.execute(_MOVE_UNITS, {name: [f[key] for f in fixes] for name, key in (
+            ("ids", "id"), ("lons", "lon"), ("lats", "lat"), ("ats", "at"))})
+        unknown, moved = await cursor.fetchone()
+    return list(unknown), int(moved)

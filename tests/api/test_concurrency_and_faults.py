@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -102,3 +103,59 @@ def test_database_outage_gives_503_then_recovers(wuhan_central):
             assert reply.status_code == 200 and len(reply.json()) == 1
             assert client.post("/incidents", json=body, headers=headers).status_code == 201
         city.engine.dispose()
+
+
+BEIHU = {"lon": 114.26897, "lat": 30.60743, "category": "theft"}
+
+
+def test_a_unit_being_claimed_elsewhere_is_skipped_and_the_audit_says_who_went(client, city):
+    """The fastest unit locked by another transaction (an alarm claiming it at this moment):
+    the dispatch takes the next one, without waiting, and the audit records that one."""
+    headers = city.headers("dispatcher")
+    probe = client.post("/incidents", json={**BEIHU, "priority": 4}, headers=headers).json()
+    client.post(f"/incidents/{probe['id']}/close", headers=headers)
+    fastest, second = (c["unit_id"] for c in probe["candidates"][:2])
+    with city.engine.begin() as other:
+        other.execute(sa.text("SELECT id FROM units WHERE id = :id FOR UPDATE"), {"id": fastest})
+        reply = client.post("/incidents", json={**BEIHU, "priority": 1}, headers=headers)
+        assert reply.status_code == 201, reply.text
+    incident = reply.json()
+    assert incident["unit_id"] == second and incident["status"] == "dispatched"
+    stored = client.get(f"/incidents/{incident['id']}", headers=headers).json()
+    for field in ("status", "unit_id", "unit_callsign", "dispatched_at", "grid_code",
+                  "station_name", "received_at"):
+        assert incident[field] == stored[field], field
+    assert incident["eta_seconds"] == pytest.approx(stored["eta_seconds"])
+    (audit,) = stored["decisions"]
+    assert audit["chosen_unit_id"] == second and audit["reason"] == incident["decision"]["reason"]
+    assert f"({incident['eta_seconds']:.0f} s away)" in audit["reason"]
+    client.post(f"/incidents/{incident['id']}/close", headers=headers)
+
+
+def test_losing_the_database_after_the_incident_is_stored(client, city, monkeypatch):
+    """The connection dies between storing the incident and recording its decision: 503 that
+    says the incident was stored, the incident is there (open), and the next alarm works."""
+    from patrol import service
+    headers = city.headers("dispatcher")
+    real = service._available_units
+
+    async def then_lose_the_connection(conn, *args):
+        answer = await real(conn, *args)
+        with city.engine.begin() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                          {"pid": conn.info.backend_pid})
+        return answer
+
+    monkeypatch.setattr(service, "_available_units", then_lose_the_connection)
+    reply = client.post("/incidents", json={**BEIHU, "priority": 1}, headers=headers)
+    assert reply.status_code == 503, reply.text
+    detail = reply.json()["detail"]
+    assert "was stored" in detail and "stays open" in detail
+    incident_id = int(detail.split("incident ")[1].split()[0])
+    stored = client.get(f"/incidents/{incident_id}", headers=headers).json()
+    assert stored["status"] == "open" and stored["unit_id"] is None and stored["decisions"] == []
+    monkeypatch.undo()
+    reply = client.post("/incidents", json={**BEIHU, "priority": 1}, headers=headers)
+    assert reply.status_code == 201, reply.text
+    for done in (incident_id, reply.json()["id"]):
+        client.post(f"/incidents/{done}/close", headers=headers)

@@ -76,6 +76,28 @@ def test_batch_positions_are_all_or_nothing(client, city):
         assert reply.status_code == 422 and message in reply.text
 
 
+def test_a_batch_keeps_each_units_newest_fix_in_any_crs(client, city):
+    """Fixes arrive out of order within a batch and in mixed coordinate systems: each unit
+    ends at its newest fix, converted to WGS-84."""
+    headers = city.headers("dispatcher")
+    first, second = city.unit_ids[4:6]
+    now = datetime.now(timezone.utc)
+    gx, gy = from_wgs84(114.2811, 30.6022, "gcj02")
+    fixes = [
+        {"unit_id": first, "lon": 114.2701, "lat": 30.6001, "timestamp": now.isoformat()},
+        {"unit_id": second, "lon": float(gx), "lat": float(gy), "crs": "gcj02",
+         "timestamp": now.isoformat()},
+        {"unit_id": first, "lon": 114.2999, "lat": 30.5999,
+         "timestamp": (now - timedelta(seconds=30)).isoformat()},
+    ]
+    reply = client.put("/units/positions", headers=headers, json={"fixes": fixes})
+    assert reply.status_code == 200 and reply.json() == {"received": 3, "stored": 2}
+    moved = {u: client.get(f"/units/{u}", headers=headers).json() for u in (first, second)}
+    assert (moved[first]["lon"], moved[first]["lat"]) == pytest.approx((114.2701, 30.6001))
+    assert (moved[second]["lon"], moved[second]["lat"]) == pytest.approx((114.2811, 30.6022),
+                                                                          abs=1e-8)
+
+
 def test_unit_status_rules(client, city):
     headers = city.headers("dispatcher")
     unit_id = city.unit_ids[3]

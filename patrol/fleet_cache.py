@@ -1,0 +1,139 @@
+"""Every unit's last known state, held in an API worker and kept in step with the database.
+
+Each incident ranks the whole available fleet. Reading hundreds of units from PostgreSQL and
+snapping them to roads for every alarm cost more than everything else the alarm does; so each
+worker keeps the fleet here, with every unit's road position (its snap) worked out once per
+move, and reads from the database only the units written since its last read (the change feed
+of migration 0004, ``zones.records.fleet_changes``).
+
+What a worker sees is what the database had committed when the alarm's statement ran, as it
+would be with a full read: every change after the feed's ``since`` horizon is read again. The
+database still decides who gets a unit: a claim locks the row and checks it is available, so a
+copy in memory can never give one unit to two incidents.
+
+The reads of alarms handled at the same time may finish out of order; a unit's ``revision``
+(which grows with every write to its row, in commit order) keeps the newest. When units were
+deleted or stations changed (the feed's ``epoch`` moved), the changes cannot be applied and the
+caller reads the whole fleet instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from patrol.fleet import UnitPositions
+from routing import RoadGraph, Snapped, snap_many
+
+#: Columns of the change feed (``zones.records.fleet_changes``), one array each.
+FEED_COLUMNS = ("id", "revision", "callsign", "kind", "status", "lon", "lat", "fix_at",
+                "home_lon", "home_lat")
+#: Each unit's road positions, worked out when it changes: at its fix and at its home station.
+_SNAP_COLUMNS = ("fix_edge", "fix_fraction", "fix_distance_m", "home_edge", "home_fraction",
+                 "home_distance_m")
+_DTYPES = {"id": np.int64, "revision": np.int64, "callsign": object, "kind": "U16",
+           "status": "U16", "fix_edge": np.int64, "home_edge": np.int64}  # U16: compared fast
+
+
+class FleetCache:
+    """The fleet as of the latest change read, one row per unit (column arrays). Used from the
+    event loop only (the alarm path), so never by two requests at the same instant."""
+
+    def __init__(self) -> None:
+        self.since = 0  # the feed's horizon: every change below it is in the copy (0: empty)
+        self._epoch: int | None = None
+        self._row_of: dict[int, int] = {}
+        self._columns = _empty_columns(0)
+
+    def update(self, since: int, changes: dict, graph: RoadGraph, snap_limit_m: float) -> bool:
+        """Apply ``changes``, read from the horizon ``since`` (0: the whole fleet). False when
+        they cannot be applied, because units were deleted or stations changed (the epoch
+        moved) or the copy was replaced meanwhile by one older than ``since``: then read the
+        whole fleet and apply that."""
+        if since == 0:
+            if changes["epoch"] != self._epoch or changes["horizon"] > self.since:
+                self._replace(_snapped(changes, graph, snap_limit_m), changes)
+            return True  # else the copy is already newer than this read
+        if changes["epoch"] != self._epoch or since > self.since:
+            return False
+        if changes["id"]:
+            self._merge(_snapped(changes, graph, snap_limit_m))
+        self.since = max(self.since, changes["horizon"])
+        return True
+
+    def available(self, kind: str, now_s: float, stale_after_s: float
+                  ) -> tuple[UnitPositions, Snapped]:
+        """Available units of ``kind`` placed for routing at ``now_s`` (seconds since the Unix
+        epoch), with their snaps: a fix older than ``stale_after_s`` seconds (or none) places a
+        unit at its home station; a unit with neither is left out."""
+        c = self._columns
+        pick = np.flatnonzero((c["status"] == "available") & (c["kind"] == kind))
+        fresh = ~np.isnan(c["lon"][pick]) & (now_s - c["fix_at"][pick] <= stale_after_s)
+        at = {name: np.where(fresh, c["fix_" + name][pick], c["home_" + name][pick])
+              for name in ("edge", "fraction", "distance_m")}
+        lon = np.where(fresh, c["lon"][pick], c["home_lon"][pick])
+        lat = np.where(fresh, c["lat"][pick], c["home_lat"][pick])
+        ids, callsigns = c["id"][pick], c["callsign"][pick]
+        placed = ~np.isnan(lon)
+        positions = UnitPositions(ids[placed], callsigns[placed], lon[placed], lat[placed],
+                                  ~fresh[placed])
+        return positions, Snapped(at["edge"][placed], at["fraction"][placed],
+                                  at["distance_m"][placed])
+
+    def _replace(self, rows: dict[str, NDArray], changes: dict) -> None:
+        self._columns = rows
+        self._row_of = {unit_id: i for i, unit_id in enumerate(rows["id"].tolist())}
+        self.since = changes["horizon"]
+        self._epoch = changes["epoch"]
+
+    def _merge(self, rows: dict[str, NDArray]) -> None:
+        """Write the changed units over their rows (only a newer revision), appending new ones."""
+        known = np.array([self._row_of.get(u, -1) for u in rows["id"].tolist()], np.int64)
+        fresh_units = known < 0
+        if fresh_units.any():
+            start = len(self._columns["id"])
+            known[fresh_units] = start + np.arange(fresh_units.sum())
+            self._columns = {name: np.concatenate([values, _empty_columns(
+                int(fresh_units.sum()))[name]]) for name, values in self._columns.items()}
+            self._columns["revision"][start:] = -1
+            self._row_of.update(zip(rows["id"][fresh_units].tolist(),
+                                    known[fresh_units].tolist()))
+        newer = rows["revision"] > self._columns["revision"][known]
+        for name, values in self._columns.items():
+            values[known[newer]] = rows[name][newer]
+
+
+def fleet_rows(changes: dict) -> dict[str, NDArray]:
+    """The feed's columns as typed arrays (NaN where a unit has no fix or no home station)."""
+    return {name: np.array(changes[name] or [], dtype=_DTYPES.get(name, np.float64))
+            for name in FEED_COLUMNS}
+
+
+def _snapped(changes: dict, graph: RoadGraph, snap_limit_m: float) -> dict[str, NDArray]:
+    rows = fleet_rows(changes)
+    for where in ("fix", "home"):
+        lon, lat = (rows["lon"], rows["lat"]) if where == "fix" else (rows["home_lon"],
+                                                                      rows["home_lat"])
+        snaps = _snap_known(graph, lon, lat, snap_limit_m)
+        rows[f"{where}_edge"], rows[f"{where}_fraction"] = snaps.edge, snaps.fraction
+        rows[f"{where}_distance_m"] = snaps.distance_m
+    return rows
+
+
+def _snap_known(graph: RoadGraph, lon: NDArray, lat: NDArray, limit_m: float) -> Snapped:
+    """Snaps of the points that have coordinates; off the network where they have none."""
+    known = np.flatnonzero(~np.isnan(lon) & ~np.isnan(lat))
+    edge = np.full(len(lon), -1, np.int64)
+    fraction = np.zeros(len(lon))
+    distance = np.full(len(lon), np.inf)
+    if len(known):
+        found = snap_many(graph, lon[known], lat[known], limit_m=limit_m)
+        edge[known], fraction[known], distance[known] = (found.edge, found.fraction,
+                                                         found.distance_m)
+    return Snapped(edge, fraction, distance)
+
+
+def _empty_columns(n: int) -> dict[str, NDArray]:
+    return {name: (np.full(n, np.nan) if _DTYPES.get(name, np.float64) is np.float64
+                   else np.zeros(n, dtype=_DTYPES[name]))
+            for name in FEED_COLUMNS + _SNAP_COLUMNS}
