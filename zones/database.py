@@ -33,11 +33,14 @@ def _with_psycopg(url: str) -> str:
 
 
 def service_engine(settings: Settings) -> sa.Engine:
-    """The API's pool for everything but alarms (on the thread pool). A connection is checked
-    before it is lent out (see :func:`_check_on_checkout`), so a database that restarted costs
-    no failed request."""
-    return _checked(sa.create_engine(database_url(settings), pool_size=5, max_overflow=15,
-                                     pool_timeout=5, connect_args={"connect_timeout": 3}))
+    """The API's pool for what runs on the thread pool (all but alarms and positions). A
+    connection is checked before it is lent out (see :func:`_check_on_checkout`), so a database
+    that restarted costs no failed request."""
+    engine = sa.create_engine(database_url(settings), pool_size=5, max_overflow=15,
+                              pool_timeout=5, connect_args={"connect_timeout": 3})
+    sa.event.listen(engine, "checkin", _note_checkin)
+    sa.event.listen(engine, "checkout", _check_on_checkout)
+    return engine
 
 
 def loop_pool(settings: Settings) -> AsyncConnectionPool:
@@ -57,12 +60,6 @@ async def _check_loop_connection(connection: psycopg.AsyncConnection) -> None:
     readable, _, _ = select.select([connection.fileno()], [], [], 0)
     if readable:
         await connection.execute("SELECT 1")
-
-
-def _checked(engine: sa.Engine) -> sa.Engine:
-    sa.event.listen(engine, "checkin", _note_checkin)
-    sa.event.listen(engine, "checkout", _check_on_checkout)
-    return engine
 
 
 def _note_checkin(dbapi_connection, record) -> None:
