@@ -30,18 +30,8 @@ from patrol import service
 from patrol.dispatch import DispatchPolicy, ring_of
 from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
 from patrol.fleet import routing_positions
-from routing import (
-    Direction,
-    RoadGraph,
-    RoutingError,
-    SpeedModel,
-    open_graph,
-    reach,
-    rings,
-    snap_point,
-    snap_points,
-    to_wgs84,
-)
+from routing import (Direction, RoadGraph, RoutingError, SpeedModel, open_graph, reach, rings,
+                     snap_point, snap_points, to_wgs84)
 from routing.baseline import NetworkxRanker
 from routing.circles import rings_geojson
 from routing.search import rank
@@ -503,7 +493,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sa.exc.DBAPIError, database_errors)
     app.add_exception_handler(sa.exc.TimeoutError, database_errors)
     app.add_exception_handler(ClusterError, database_errors)
-    app.add_exception_handler(psycopg.OperationalError, database_errors)  # the alarm path
+    app.add_exception_handler(psycopg.OperationalError, database_errors)  # the loop's pool
 
 
 def _add_body_limit(app: FastAPI, max_bytes: int) -> None:
