@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 
 from patrol import service
@@ -38,7 +37,7 @@ from routing.search import rank
 from settings import Settings
 from zones import records
 from zones.cluster import ClusterError
-from zones.database import loop_pool, service_engine
+from zones.database import LoopPool, loop_pool, service_engine
 
 KEY_CACHE_SECONDS = 30.0
 #: How long a request on the thread pool may hold the interpreter while the event loop waits
@@ -109,7 +108,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         _warm_up(road_graph)
         engine = service_engine(settings)
         app.state.loop_pool = loop_pool(settings)
-        await app.state.loop_pool.open(wait=False)
+        await app.state.loop_pool.open()
         app.state.settings = settings
         app.state.engine = engine
         app.state.keys = {}
@@ -165,7 +164,7 @@ async def get_engine(request: Request) -> sa.Engine:
     return request.app.state.engine
 
 
-async def get_loop_pool(request: Request) -> AsyncConnectionPool:
+async def get_loop_pool(request: Request) -> LoopPool:
     return request.app.state.loop_pool
 
 
@@ -222,7 +221,7 @@ def allow(*roles: str):
 
 
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
-LoopPoolDep = Annotated[AsyncConnectionPool, Depends(get_loop_pool)]
+LoopPoolDep = Annotated[LoopPool, Depends(get_loop_pool)]
 ConfigDep = Annotated[service.DispatchConfig, Depends(get_config)]
 Dispatcher = Annotated[Caller, Depends(allow("dispatcher"))]
 Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import psycopg
 import sqlalchemy as sa
-from psycopg_pool import AsyncConnectionPool
 
 from patrol import deadlines
 from patrol.dispatch import Candidate, Decision, DispatchPolicy, decide, ring_of
@@ -20,6 +19,7 @@ from patrol.fleet_cache import FleetCache
 from routing import RoadGraph, Snap, Snapped, snap_point, snap_points, to_wgs84
 from routing.search import Ranking, rank
 from zones import records
+from zones.database import LoopPool
 from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
 
 #: How many ranked units a claim may walk through when nearer ones are being claimed at once.
@@ -44,7 +44,7 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def receive_incident(pool: AsyncConnectionPool, config: DispatchConfig, *, lon: float,
+async def receive_incident(pool: LoopPool, config: DispatchConfig, *, lon: float,
                            lat: float, crs: str, category: str, priority: int,
                            description: str | None, unit_kind: str,
                            requested_by: str | None) -> dict:
@@ -213,7 +213,7 @@ def list_incidents(engine: sa.Engine, config: DispatchConfig, *, status: str | N
     return [_with_warning(row, config, moment) for row in rows]
 
 
-async def move_units(pool: AsyncConnectionPool, fixes: list[dict]) -> int:
+async def move_units(pool: LoopPool, fixes: list[dict]) -> int:
     """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]; all or none (unknown unit: 404).
     Runs on the event loop: fleets report all the time."""
     moment = now()

@@ -3,18 +3,23 @@ the API's pools of connections to it."""
 
 from __future__ import annotations
 
+import asyncio
 import select
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import psycopg
 import sqlalchemy as sa
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from settings import Settings
 from zones.cluster import LocalCluster
 
 #: A pooled connection unused for longer than this (seconds) is pinged before it is lent out.
 PING_AFTER_IDLE_S = 10.0
+#: Options of the loop's connections: autocommit, and give up connecting after 3 s.
+CONNECTION_OPTIONS = {"autocommit": True, "connect_timeout": 3}
 
 
 def database_url(settings: Settings) -> str:
@@ -43,23 +48,116 @@ def service_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
-def loop_pool(settings: Settings) -> AsyncConnectionPool:
-    """The API's pool for what runs on the event loop, alarms and unit positions: psycopg's
-    async connections, no thread hand-over per request. In autocommit mode: each of these
-    statements is a transaction of its own (``zones.records``). Opened by the caller (``await
-    pool.open()``); a connection is checked as :func:`service_engine`'s are; a caller waits at
-    most ``timeout`` seconds for one (the database being down: ``PoolTimeout``)."""
+def loop_pool(settings: Settings) -> LoopPool:
+    """The API's pool for what runs on the event loop, alarms and unit positions (see
+    :class:`LoopPool`)."""
     url = sa.make_url(database_url(settings)).set(drivername="postgresql")
-    return AsyncConnectionPool(url.render_as_string(hide_password=False), open=False,
-                               min_size=4, max_size=20, timeout=3, check=_check_loop_connection,
-                               kwargs={"autocommit": True, "connect_timeout": 3})
+    return LoopPool(url.render_as_string(hide_password=False))
 
 
-async def _check_loop_connection(connection: psycopg.AsyncConnection) -> None:
+class LoopPool:
+    """psycopg's async connections, no thread hand-over per request, in autocommit mode: each
+    statement is a transaction of its own (``zones.records``).
+
+    It answers for a database that restarted or went away, which psycopg's pool alone answers
+    slowly: it checks its idle connections one by one with growing pauses between them, and
+    after failed attempts it reconnects only after a growing delay (1, 2, 4... seconds), so a
+    database back after a minute's outage would stay unused for another minute. Here, the
+    first connection found dead (or no connection within ``timeout_s`` while none is lent
+    out) makes one direct connection attempt. If it fails, the database counts as down: callers
+    get ``psycopg.OperationalError``, each after an attempt of its own or of one made while it
+    waited (one at a time). If it succeeds, a fresh pool replaces the stale one."""
+
+    def __init__(self, conninfo: str, *, timeout_s: float = 3.0):
+        self._conninfo = conninfo
+        self._timeout_s = timeout_s
+        self._pool = self._new_pool()
+        self._lent = 0
+        self._suspect = False           # the pool's connections are known to be dead
+        self._failed_attempts = 0
+        self._replacing = asyncio.Lock()
+        self._closing: set[asyncio.Task] = set()
+
+    def _new_pool(self) -> AsyncConnectionPool:
+        return AsyncConnectionPool(self._conninfo, open=False, min_size=4, max_size=20,
+                                   timeout=self._timeout_s, kwargs=CONNECTION_OPTIONS)
+
+    async def open(self) -> None:
+        """Start connecting in the background; callers may ask for connections at once."""
+        await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self._pool.close()
+        await asyncio.gather(*self._closing)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        """A working connection, returned to its pool afterwards (a broken one is replaced)."""
+        pool, conn = await self._lend()
+        self._lent += 1
+        try:
+            yield conn
+        finally:
+            self._lent -= 1
+            await pool.putconn(conn)
+
+    async def _lend(self) -> tuple[AsyncConnectionPool, psycopg.AsyncConnection]:
+        pool = self._pool
+        if not self._suspect:
+            conn = await self._take(pool)
+            if conn is not None:
+                return pool, conn
+        await self._replace(pool)
+        return self._pool, await self._pool.getconn()
+
+    async def _take(self, pool: AsyncConnectionPool) -> psycopg.AsyncConnection | None:
+        """A live connection from ``pool``; None when the pool looks dead: the connection it
+        lent was dead, or it had none within the timeout while none was lent out."""
+        try:
+            conn = await pool.getconn()
+        except PoolTimeout:
+            if self._lent:              # busy rather than dead: nothing to replace
+                raise
+            return None
+        if await _is_alive(conn):
+            return conn
+        await pool.putconn(conn)        # closed: the pool lets it go
+        return None
+
+    async def _replace(self, stale: AsyncConnectionPool) -> None:
+        """One direct connection attempt; on success a fresh pool replaces ``stale`` (unless
+        another caller has done so already), on failure ``psycopg.OperationalError``."""
+        failed_before = self._failed_attempts
+        async with self._replacing:
+            if self._pool is not stale:
+                return
+            if self._failed_attempts != failed_before:
+                raise psycopg.OperationalError("the database did not answer a moment ago")
+            try:
+                probe = await psycopg.AsyncConnection.connect(self._conninfo,
+                                                              **CONNECTION_OPTIONS)
+            except psycopg.OperationalError:
+                self._suspect = True
+                self._failed_attempts += 1
+                raise
+            await probe.close()
+            self._pool, self._suspect = self._new_pool(), False
+            await self._pool.open(wait=False)
+            task = asyncio.create_task(stale.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
+async def _is_alive(connection: psycopg.AsyncConnection) -> bool:
     """As :func:`_check_on_checkout`: ping only a connection the server has written to."""
     readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    if readable:
+    if not readable:
+        return True
+    try:
         await connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _note_checkin(dbapi_connection, record) -> None:
@@ -80,4 +178,5 @@ def _check_on_checkout(dbapi_connection, record, proxy) -> None:
         dbapi_connection.execute("SELECT 1")
         dbapi_connection.rollback()
     except Exception as error:  # psycopg.Error, or the driver refusing a broken connection
-        raise sa.exc.DisconnectionError(f"stale pooled connection: {error}") from error
+        # A server that restarted has closed every pooled connection: replace them all.
+        raise sa.exc.InvalidatePoolError(f"stale pooled connection: {error}") from error
