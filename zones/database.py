@@ -150,14 +150,21 @@ class LoopPool:
 
 async def _is_alive(connection: psycopg.AsyncConnection) -> bool:
     """As :func:`_check_on_checkout`: ping only a connection the server has written to."""
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    if not readable:
+    if not _server_has_written(connection.fileno()):
         return True
     try:
         await connection.execute("SELECT 1")
     except psycopg.Error:
         return False
     return True
+
+
+def _server_has_written(fd: int) -> bool:
+    """Whether the socket ``fd`` has something to read (or was closed), without waiting.
+    ``poll`` rather than ``select``: a server may hold more than 1024 descriptors."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _note_checkin(dbapi_connection, record) -> None:
@@ -169,11 +176,10 @@ def _check_on_checkout(dbapi_connection, record, proxy) -> None:
     it sat idle (a server shutting down or a backend ending says so and closes the socket), or
     it sat idle for longer than :data:`PING_AFTER_IDLE_S`. The usual checkout costs no round trip,
     unlike SQLAlchemy's ``pool_pre_ping``, which pings on every checkout. A failed ping makes
-    the pool replace the connection."""
+    the pool replace all its connections."""
     idle_s = time.monotonic() - record.info.get("idle_since", 0.0)
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-        if not readable and idle_s <= PING_AFTER_IDLE_S:
+        if not _server_has_written(dbapi_connection.fileno()) and idle_s <= PING_AFTER_IDLE_S:
             return
         dbapi_connection.execute("SELECT 1")
         dbapi_connection.rollback()
