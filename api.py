@@ -26,13 +26,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from patrol import service
+from patrol.circles import CircleOptions, circles_around
+from patrol.coverage import CoverageMaps
 from patrol.dispatch import DispatchPolicy, ring_of
 from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
 from patrol.fleet import routing_positions
-from routing import (Direction, RoadGraph, RoutingError, SpeedModel, open_graph, reach, rings,
-                     snap_point, snap_points, to_wgs84)
+from patrol.inputs import (parse_category, parse_lonlat, parse_minutes, speed_model,
+                           tile_layer)
+from routing import (RoadGraph, RoutingError, open_graph, parse_coord_system, reach, snap_point,
+                     snap_points, to_wgs84)
 from routing.baseline import NetworkxRanker
-from routing.circles import rings_geojson
 from routing.search import rank
 from settings import Settings
 from zones import records
@@ -40,11 +43,11 @@ from zones.cluster import ClusterError
 from zones.database import LoopPool, loop_pool, service_engine
 
 KEY_CACHE_SECONDS = 30.0
+MAP_CACHE_SECONDS = 600.0
 #: How long a request on the thread pool may hold the interpreter while the event loop waits
 #: (Python's default is 5 ms): every step of an alarm on the loop could wait that long behind a
 #: long request on a thread (a batch of positions, a map), and an alarm takes dozens of steps.
 SWITCH_INTERVAL_S = 0.0005
-MAX_MINUTES = 60.0
 
 
 class Caller(BaseModel):
@@ -104,7 +107,8 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        road_graph = graph or open_graph(settings.graph, _speeds(settings), settings.cache_dir)
+        road_graph = graph or open_graph(settings.graph, speed_model(settings.speed_config),
+                                         settings.cache_dir)
         _warm_up(road_graph)
         engine = service_engine(settings)
         app.state.loop_pool = loop_pool(settings)
@@ -112,7 +116,11 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         app.state.settings = settings
         app.state.engine = engine
         app.state.keys = {}
-        app.state.map_cache = {}
+        app.state.circle_options = CircleOptions.of(settings)
+        app.state.coverage_maps = CoverageMaps(
+            engine, road_graph, options=app.state.circle_options,
+            tiles=tile_layer(settings.map_tiles), attribution=settings.map_attribution,
+            keep_s=MAP_CACHE_SECONDS)
         app.state.config = service.DispatchConfig(
             graph=road_graph,
             policy=DispatchPolicy(auto_dispatch_level=settings.auto_dispatch_level,
@@ -149,10 +157,6 @@ def _freeze_start_up_objects() -> None:
     stalled behind it. Requests' own objects are still collected."""
     gc.collect()
     gc.freeze()
-
-
-def _speeds(settings: Settings) -> SpeedModel:
-    return SpeedModel.from_toml(settings.speed_config) if settings.speed_config else SpeedModel()
 
 
 # Dependencies -----------------------------------------------------------------------------------
@@ -324,34 +328,33 @@ DirectionQuery = Annotated[Literal["depart", "arrive"], Query()]
 
 
 @circles.get("/circles")
-def read_circles(lon: float, lat: float, config: ConfigDep, caller: Reader,
+def read_circles(request: Request, lon: float, lat: float, config: ConfigDep, caller: Reader,
                  minutes: MinutesQuery = "1,3,5", direction: DirectionQuery = "depart",
                  crs: str = "wgs84") -> dict:
     """Response circles around a point, as GeoJSON polygons (WGS-84)."""
-    x, y = (float(v) for v in to_wgs84(lon, lat, crs))
-    return _circles(config, x, y, minutes, direction)
+    return _circles(request, config, lon, lat, minutes, direction, crs)
 
 
 @circles.get("/stations/{station_id}/circles")
-def read_station_circles(station_id: int, engine: EngineDep, config: ConfigDep, caller: Reader,
+def read_station_circles(request: Request, station_id: int, engine: EngineDep, config: ConfigDep, caller: Reader,
                          minutes: MinutesQuery = "1,3,5",
                          direction: DirectionQuery = "depart") -> dict:
     with engine.connect() as conn:
         found = records.station_point(conn, station_id)
     if found is None:
         raise NotFound(f"no station {station_id}")
-    result = _circles(config, found[1], found[2], minutes, direction)
+    result = _circles(request, config, found[1], found[2], minutes, direction)
     result["station"] = {"id": station_id, "name": found[0]}
     return result
 
 
 @circles.get("/units/{unit_id}/circles")
-def read_unit_circles(unit_id: int, engine: EngineDep, config: ConfigDep, caller: Reader,
+def read_unit_circles(request: Request, unit_id: int, engine: EngineDep, config: ConfigDep, caller: Reader,
                       minutes: MinutesQuery = "1,3,5") -> dict:
     unit = service.get_unit(engine, unit_id)
     if unit["lon"] is None:
         raise Conflict(f"unit {unit_id} has reported no position yet")
-    result = _circles(config, unit["lon"], unit["lat"], minutes, "depart")
+    result = _circles(request, config, unit["lon"], unit["lat"], minutes, "depart")
     result["unit"] = {"id": unit_id, "callsign": unit["callsign"],
                       "position_at": unit["position_at"]}
     return result
@@ -387,33 +390,15 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
             "rings": {m: [x for x in reach_list if x["ring"] == m] for m in ("1", "3", "5")}}
 
 
-def _circles(config: service.DispatchConfig, lon: float, lat: float, minutes: str,
-             direction: str) -> dict:
-    graph = config.graph
-    seconds = [m * 60.0 for m in _minutes(minutes)]
-    origin = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
-    found = reach(graph, origin, direction=direction, limit_s=max(seconds))
-    result = rings_geojson(graph, rings(found, seconds), direction=Direction(direction))
-    result["origin"] = {"lon": lon, "lat": lat, "snap_distance_m": round(origin.distance_m, 1)}
-    return result
-
-
-def _minutes(text: str) -> list[float]:
-    try:
-        values = sorted({float(v) for v in text.split(",")})
-    except ValueError:
-        raise Invalid(f"minutes must be numbers separated by commas, e.g. 1,3,5; got {text!r}") \
-            from None
-    if not values or values[0] <= 0 or values[-1] > MAX_MINUTES:
-        raise Invalid(f"minutes must lie in (0, {MAX_MINUTES:.0f}], got {text!r}")
-    return values
+def _circles(request: Request, config: service.DispatchConfig, lon: float, lat: float,
+             minutes: str, direction: str, crs: str = "wgs84") -> dict:
+    return circles_around(config.graph, lon, lat, minutes=parse_minutes(minutes),
+                          direction=direction, crs=parse_coord_system(crs),
+                          options=request.app.state.circle_options)
 
 
 def _lonlat(text: str) -> tuple[float, float]:
-    try:
-        lon, lat = (float(v) for v in text.split(","))
-    except ValueError:
-        raise Invalid(f"expected LON,LAT in degrees, got {text!r}") from None
+    lon, lat = parse_lonlat(text, name="near")
     x, y = to_wgs84(lon, lat, "wgs84")
     return float(x), float(y)
 
@@ -422,7 +407,6 @@ def _lonlat(text: str) -> tuple[float, float]:
 
 maps = APIRouter(prefix="/maps", tags=["maps"])
 Planner = Annotated[Caller, Depends(allow("planner"))]
-MAP_CACHE_SECONDS = 600.0
 
 
 @maps.get("/coverage", response_class=HTMLResponse)
@@ -431,23 +415,8 @@ def read_coverage_map(request: Request, engine: EngineDep, config: ConfigDep, ca
                       coords: Literal["wgs84", "gcj02"] = "wgs84") -> HTMLResponse:
     """The planners' coverage map as an HTML page (see ``patrol map coverage``). Gathered data is
     kept for ten minutes per zone and category: stations change rarely."""
-    from maps.coverage import coverage_map
-    from patrol.coverage import gather
-    from zones.models import HOTSPOT_CATEGORIES
-
-    if category is not None and category not in HOTSPOT_CATEGORIES:
-        raise Invalid(f"unknown hotspot category {category!r}; use one of "
-                      f"{', '.join(HOTSPOT_CATEGORIES)}")
-    settings: Settings = request.app.state.settings
-    cache: dict = request.app.state.map_cache
-    key = (zone, category)
-    hit = cache.get(key)
-    if hit is None or hit[0] < time.monotonic():
-        data = gather(engine, config.graph, zone_id=zone, category=category,
-                      buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
-        hit = cache[key] = (time.monotonic() + MAP_CACHE_SECONDS, data)
-    tiles = None if settings.map_tiles.lower() == "none" else settings.map_tiles
-    page = coverage_map(hit[1], tiles=tiles, attribution=settings.map_attribution, coords=coords)
+    coverage_maps: CoverageMaps = request.app.state.coverage_maps
+    page, _ = coverage_maps.draw(zone_id=zone, category=parse_category(category), coords=coords)
     return HTMLResponse(page.get_root().render())
 
 

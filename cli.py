@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import time
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,12 @@ from pydantic import ValidationError
 from sqlalchemy import text as sa_text
 from sqlalchemy.exc import OperationalError
 
+from patrol.circles import CircleOptions, circles_around
+from patrol.coverage import CoverageMaps
+from patrol.inputs import (parse_category, parse_lonlat, parse_minutes, parse_time_of_day,
+                           speed_model, tile_layer)
 from routing import (Direction, RoutingError, SpeedModel, Weights, open_graph,
-                     parse_coord_system, rank_to, reach, rings, snap_point, snap_points,
-                     to_wgs84)
-from routing.circles import rings_geojson
+                     parse_coord_system, rank_to, snap_point, snap_points, to_wgs84)
 from routing.compiled import RoadGraph
 from routing.graph_store import compiled_path, import_graph
 from patrol.errors import DispatchError
@@ -34,7 +35,6 @@ from zones.cluster import ClusterError
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: the database could not be reached or started
-MAX_MINUTES = 60.0
 
 
 class UsageError(RoutingError):
@@ -251,22 +251,15 @@ def cmd_graph_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_circles(args: argparse.Namespace, settings: Settings) -> int:
-    minutes = _parse_minutes(args.minutes)
+    minutes = parse_minutes(args.minutes, name="--minutes")
     crs = parse_coord_system(args.crs)
-    lon, lat = _parse_lonlat(args.at)
+    lon, lat = parse_lonlat(args.at, name="--at")
     speeds = _speed_model(args, settings)
     graph = _open(args, settings, speeds)
-    origin = snap_point(graph, lon, lat, crs=crs, limit_m=settings.snap_limit_m)
-    direction = Direction.ARRIVE if args.arrive else Direction.DEPART
-    weights = Weights.at(graph, speeds, _parse_time(args.at_time))
-    seconds = [m * 60.0 for m in minutes]
-    found = reach(graph, origin, direction=direction, limit_s=max(seconds), weights=weights)
-    result = rings_geojson(graph, rings(found, seconds, buffer_m=settings.circle_buffer_m,
-                                        cell_m=settings.circle_cell_m), direction=direction)
-    snapped_lon, snapped_lat = origin.lonlat(graph)
-    result["origin"] = {"lon": float(lon), "lat": float(lat), "crs": crs.value,
-                        "snapped": [round(snapped_lon, 7), round(snapped_lat, 7)],
-                        "snap_distance_m": round(origin.distance_m, 1)}
+    weights = Weights.at(graph, speeds, parse_time_of_day(args.at_time, name="--at-time"))
+    result = circles_around(graph, lon, lat, minutes=minutes, crs=crs, weights=weights,
+                            direction=Direction.ARRIVE if args.arrive else Direction.DEPART,
+                            options=CircleOptions.of(settings))
     _write_json(result, args.output)
     return 0
 
@@ -275,7 +268,7 @@ def cmd_nearest(args: argparse.Namespace, settings: Settings) -> int:
     if args.k < 1:
         raise UsageError(f"-k must be at least 1, got {args.k}")
     crs = parse_coord_system(args.crs)
-    lon, lat = _parse_lonlat(args.at)
+    lon, lat = parse_lonlat(args.at, name="--at")
     features = _read_points(args.points)
     speeds = _speed_model(args, settings)
     graph = _open(args, settings, speeds)
@@ -368,16 +361,12 @@ def _database(settings: Settings) -> Iterator:
 
 
 def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from maps.coverage import coverage_map
-    from patrol.coverage import gather
-
-    _check_category(args.category)
+    category = parse_category(args.category)
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine:
-        data = gather(engine, graph, zone_id=args.zone, category=args.category,
-                      buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
-    tiles = None if args.tiles.lower() == "none" else args.tiles
-    fmap = coverage_map(data, tiles=tiles, attribution=args.attribution, coords=args.coords)
+        fmap, data = CoverageMaps(engine, graph, options=CircleOptions.of(settings),
+                                  tiles=tile_layer(args.tiles), attribution=args.attribution
+                                  ).draw(zone_id=args.zone, category=category, coords=args.coords)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     fmap.save(str(args.output))
     size = args.output.stat().st_size / 1e6
@@ -392,7 +381,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     if args.output is None:
         raise UsageError("patrol coverage needs -o FOLDER for its files (or the subcommand "
                          "recommend)")
-    _check_category(args.category)
+    parse_category(args.category)
     speeds = _speed_model(args, settings)
     graph = _open(args, settings, speeds)
     progress = _progress_bar(ANALYSIS_STEPS + (0 if args.no_map else 1))
@@ -401,15 +390,12 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
                                progress=progress, times_for=times_for,
                                map_file=None if args.no_map else "coverage_map.html")
         if not args.no_map:
-            from maps.coverage import coverage_map
-            from patrol.coverage import gather
-
             progress("the coverage map")
-            data = gather(engine, graph, category=args.category,
-                          buffer_m=settings.circle_buffer_m, cell_m=settings.circle_cell_m)
-            tiles = None if settings.map_tiles.lower() == "none" else settings.map_tiles
-            coverage_map(data, tiles=tiles, attribution=settings.map_attribution).save(
-                str(args.output / "coverage_map.html"))
+            fmap, _ = CoverageMaps(engine, graph, options=CircleOptions.of(settings),
+                                   tiles=tile_layer(settings.map_tiles),
+                                   attribution=settings.map_attribution
+                                   ).draw(category=args.category)
+            fmap.save(str(args.output / "coverage_map.html"))
     for name, share in summary["hotspot_share_by_category"].items():
         print(f"{name}: " + ", ".join(f"{s // 60} min {v:.0%}" for s, v in share.items()))
     print(f"{len(summary['hotspot_gaps_beyond_300s'])} hotspots beyond 5 minutes, "
@@ -469,7 +455,7 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from patrol.analysis import hotspots
     from patrol.siting import recommend
 
-    _check_category(args.category)
+    parse_category(args.category)
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine, engine.connect() as conn:
         stations = [tuple(r) for r in conn.execute(sa_text(
@@ -493,7 +479,7 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
     from patrol.analysis import (UNIT_ID_OFFSET, StationChange, hotspots, station_tiers,
                                  unit_responders, what_if)
 
-    _check_category(args.category)
+    parse_category(args.category)
     crs = parse_coord_system(args.crs)
     added = [_parse_station(text, crs) for text in args.add]
     if args.from_file is not None:
@@ -623,53 +609,12 @@ def cmd_db_down(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check_category(category: str | None) -> None:
-    from zones.models import HOTSPOT_CATEGORIES
-
-    if category is not None and category not in HOTSPOT_CATEGORIES:
-        raise UsageError(f"unknown hotspot category {category!r}; use one of "
-                         f"{', '.join(HOTSPOT_CATEGORIES)}")
-
-
 def _open(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> RoadGraph:
     return open_graph(args.graph or settings.graph, speeds, settings.cache_dir)
 
 
 def _speed_model(args: argparse.Namespace, settings: Settings) -> SpeedModel:
-    path = args.speeds or settings.speed_config
-    return SpeedModel.from_toml(path) if path else SpeedModel()
-
-
-def _parse_lonlat(text: str) -> tuple[float, float]:
-    parts = text.split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        lon, lat = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise UsageError(f"--at must be LON,LAT in degrees, e.g. 114.2655,30.5853; got {text!r}") \
-            from None
-    return lon, lat
-
-
-def _parse_minutes(text: str) -> list[float]:
-    try:
-        minutes = sorted({float(part) for part in text.split(",")})
-    except ValueError:
-        raise UsageError(f"--minutes must be numbers separated by commas, e.g. 1,3,5; got "
-                         f"{text!r}") from None
-    if not minutes or minutes[0] <= 0 or minutes[-1] > MAX_MINUTES:
-        raise UsageError(f"--minutes must lie in (0, {MAX_MINUTES:.0f}], got {text!r}")
-    return minutes
-
-
-def _parse_time(text: str | None) -> time | None:
-    if text is None:
-        return None
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--at-time must be HH:MM, got {text!r}") from None
+    return speed_model(args.speeds or settings.speed_config)
 
 
 def _read_points(path: Path) -> list[dict]:

@@ -3,12 +3,15 @@ road engine (the map itself is drawn by ``maps``)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+import folium
 import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from patrol.circles import CircleOptions
 from patrol.dispatch import RING_SECONDS, ring_of
 from patrol.errors import NotFound
 from routing import Direction, RoadGraph, rings, snap_many
@@ -87,3 +90,40 @@ def _hotspot_times(graph: RoadGraph, found, hotspots: list[dict]) -> None:
         finite = bool(np.isfinite(t))
         h["seconds"] = round(float(t), 1) if finite else None
         h["tier"] = ring_of(float(t)) if finite else "beyond"
+
+
+class CoverageMaps:
+    """The planners' coverage map, drawn the same way for every entrance (``GET /maps/coverage``,
+    ``patrol map coverage`` and the coverage report).
+
+    Gathered data is kept for ``keep_s`` seconds per zone and category (stations change
+    rarely); 0 gathers afresh for every map. ``tiles``: "OpenStreetMap", a URL template or None.
+    """
+
+    def __init__(self, engine: sa.Engine, graph: RoadGraph, *, options: CircleOptions,
+                 tiles: str | None, attribution: str | None, keep_s: float = 0.0) -> None:
+        self.engine, self.graph, self.options = engine, graph, options
+        self.tiles, self.attribution, self.keep_s = tiles, attribution, keep_s
+        self._kept: dict[tuple, tuple[float, CoverageData]] = {}
+
+    def data(self, *, zone_id: int | None = None, category: str | None = None) -> CoverageData:
+        """What the map of one zone (None: the city) and category (None: all) shows."""
+        key = (zone_id, category)
+        hit = self._kept.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            gathered = gather(self.engine, self.graph, zone_id=zone_id, category=category,
+                              buffer_m=self.options.buffer_m, cell_m=self.options.cell_m)
+            hit = (time.monotonic() + self.keep_s, gathered)
+            if self.keep_s > 0:
+                self._kept[key] = hit
+        return hit[1]
+
+    def draw(self, *, zone_id: int | None = None, category: str | None = None,
+             coords: str = "wgs84") -> tuple[folium.Map, CoverageData]:
+        """The folium map and the data it shows; ``coords`` "gcj02" shifts everything to line
+        up with Chinese tile sets."""
+        from maps.coverage import coverage_map
+
+        data = self.data(zone_id=zone_id, category=category)
+        return coverage_map(data, tiles=self.tiles, attribution=self.attribution,
+                            coords=coords), data
