@@ -38,7 +38,7 @@ from routing import (RoadGraph, RoutingError, open_graph, parse_coord_system, re
 from routing.baseline import NetworkxRanker
 from routing.search import rank
 from settings import Settings
-from zones import records
+from zones import api_keys, lookups, queries, unit_store
 from zones.cluster import ClusterError
 from zones.database import LoopPool, loop_pool, service_engine
 
@@ -209,7 +209,7 @@ def _json_value(value):
 
 def _role_of_key(engine: sa.Engine, key: str) -> tuple | None:
     with engine.connect() as conn:
-        return records.role_of_key(conn, key)
+        return api_keys.role_of_key(conn, key)
 
 
 def allow(*roles: str):
@@ -340,7 +340,7 @@ def read_station_circles(request: Request, station_id: int, engine: EngineDep, c
                          minutes: MinutesQuery = "1,3,5",
                          direction: DirectionQuery = "depart") -> dict:
     with engine.connect() as conn:
-        found = records.station_point(conn, station_id)
+        found = lookups.station_point(conn, station_id)
     if found is None:
         raise NotFound(f"no station {station_id}")
     result = _circles(request, config, found[1], found[2], minutes, direction)
@@ -366,13 +366,13 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
     """Which stations and available units reach the hotspot within 1, 3 and 5 minutes now."""
     graph = config.graph
     with engine.connect() as conn:
-        found = records.hotspot_point(conn, hotspot_id)
+        found = lookups.hotspot_point(conn, hotspot_id)
         if found is None:
             raise NotFound(f"no hotspot {hotspot_id}")
         name, category, lon, lat = found
         # Straight-line pre-filter: nothing beyond 10 km is within 5 minutes at city speeds.
-        stations = records.stations_near(conn, lon, lat, 10_000)
-        units_rows = records.available_units(conn, "patrol_car")
+        stations = queries.station_points_near(conn, lon, lat, radius_m=10_000)
+        units_rows = unit_store.available_units(conn, kind="patrol_car")
     target = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
     positions = routing_positions(units_rows, config.stale_after_s)
     points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]

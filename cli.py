@@ -538,10 +538,10 @@ def _parse_station(text: str, crs) -> tuple[float, float, int]:
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    from zones import records
+    from zones.api_keys import create_api_key
 
     with _database(settings) as engine, engine.begin() as conn:
-        key = records.create_api_key(conn, args.role, args.name)
+        key = create_api_key(conn, args.role, name=args.name)
     print(key)
     print(f"a {args.role} key; it is shown only now (the database keeps its hash). Send it as "
           f"the X-API-Key header.", file=sys.stderr)

@@ -37,7 +37,7 @@ from routing import Snapped, SpeedModel, open_graph, snap_many, snap_points  # n
 from routing.baseline import NetworkxRanker  # noqa: E402
 from routing.search import rank_to  # noqa: E402
 from settings import DATA_DIR, Settings  # noqa: E402
-from zones import records  # noqa: E402
+from zones.api_keys import create_api_key  # noqa: E402
 from zones.cluster import temporary_cluster  # noqa: E402
 from zones.loading import load_generated_grid, load_stations  # noqa: E402
 from zones.migrate import upgrade  # noqa: E402
@@ -131,7 +131,7 @@ def main() -> None:
         load_generated_grid(engine, graph)
         create_fleet(engine, graph, 500)
         with engine.begin() as conn:
-            key = records.create_api_key(conn, "dispatcher", "bench")
+            key = create_api_key(conn, "dispatcher", name="bench")
             positions = conn.execute(sa.text(
                 "SELECT ST_X(position), ST_Y(position) FROM units")).all()
         engine.dispose()

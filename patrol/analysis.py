@@ -327,9 +327,9 @@ def unit_responders(conn: sa.Connection, stale_after_s: float) -> list[tuple]:
     """Available patrol cars as (id, callsign, lon, lat) responders, ids offset by
     :data:`UNIT_ID_OFFSET`; a stale fix places a car at its home station."""
     from patrol.fleet import routing_positions
-    from zones.records import available_units
+    from zones.unit_store import available_units
 
-    placed = routing_positions(available_units(conn, "patrol_car"), stale_after_s)
+    placed = routing_positions(available_units(conn, kind="patrol_car"), stale_after_s)
     return [(UNIT_ID_OFFSET + int(u), str(c), float(x), float(y))
             for u, c, x, y in zip(placed.unit_id, placed.callsign, placed.lon, placed.lat)]
 

@@ -4,7 +4,7 @@ Each incident ranks the whole available fleet. Reading hundreds of units from Po
 snapping them to roads for every alarm cost more than everything else the alarm does; so each
 worker keeps the fleet here, with every unit's road position (its snap) worked out once per
 move, and reads from the database only the units written since its last read (the change feed
-of migration 0004, ``zones.records.fleet_changes``).
+of migration 0004, ``zones.alarm_store.fleet_changes``).
 
 What a worker sees is what the database had committed when the alarm's statement ran, as it
 would be with a full read: every change after the feed's ``since`` horizon is read again. The
@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from patrol.fleet import UnitPositions
 from routing import RoadGraph, Snapped, snap_many
 
-#: Columns of the change feed (``zones.records.fleet_changes``), one array each.
+#: Columns of the change feed (``zones.alarm_store.fleet_changes``), one array each.
 FEED_COLUMNS = ("id", "revision", "callsign", "kind", "status", "lon", "lat", "fix_at",
                 "home_lon", "home_lat")
 #: Each unit's road positions, worked out when it changes: at its fix and at its home station.

@@ -18,7 +18,7 @@ from patrol.fleet import UnitPositions
 from patrol.fleet_cache import FleetCache
 from routing import RoadGraph, Snap, Snapped, snap_point, snap_points, to_wgs84
 from routing.search import Ranking, rank
-from zones import records
+from zones import alarm_store, incident_store, unit_store
 from zones.database import LoopPool
 from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
 
@@ -62,7 +62,7 @@ async def receive_incident(pool: LoopPool, config: DispatchConfig, *, lon: float
     auto = priority <= config.policy.auto_dispatch_level
     since = config.fleet.since
     async with pool.connection() as conn:
-        row, changes = await records.receive(
+        row, changes = await alarm_store.receive(
             conn, since=since, category=category, priority=priority,
             description=description, lon=lon_w, lat=lat_w, road_lon=road_lon,
             road_lat=road_lat, input_crs=str(crs), unit_kind=unit_kind)
@@ -98,14 +98,14 @@ async def _decide_and_record(conn: psycopg.AsyncConnection, config: DispatchConf
     candidates = [c.as_dict() for c in ranked]
     if priority > policy.auto_dispatch_level or not ranked:
         decision = decide(priority, ranked, set(ids), policy)
-        await records.record_recommendation(
+        await alarm_store.record_recommendation(
             conn, incident_id=row["id"], requested_by=requested_by, mode=decision.mode,
             chosen_unit_id=decision.chosen.unit_id if decision.chosen else None,
             reason=decision.reason, candidates=candidates)
         return decision
     if_claimed = [decide(priority, ranked, {unit_id}, policy) for unit_id in ids]
     if_none = decide(priority, ranked, set(), policy)
-    unit_id, dispatched_at = await records.dispatch_first_claimable(
+    unit_id, dispatched_at = await alarm_store.dispatch_first_claimable(
         conn, incident_id=row["id"], unit_ids=ids, etas=[c.seconds for c in ranked],
         reasons=[d.reason for d in if_claimed], reason_if_none=if_none.reason,
         requested_by=requested_by, candidates=candidates)
@@ -124,7 +124,7 @@ async def _available_units(conn: psycopg.AsyncConnection, config: DispatchConfig
     the fleet brought up to date with ``changes`` (read from the horizon ``since``)."""
     fleet = config.fleet
     if not fleet.update(since, changes, config.graph, config.snap_limit_m):
-        whole = await records.fleet_changes(conn)
+        whole = await alarm_store.fleet_changes(conn)
         fleet.update(0, whole, config.graph, config.snap_limit_m)
     return fleet.available(kind, at.timestamp(), config.stale_after_s)
 
@@ -151,19 +151,19 @@ def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, uni
         if status not in ("open", "dispatched"):
             raise Conflict(f"incident {incident_id} is {status}; only open or dispatched "
                            f"incidents can be assigned a unit")
-        unit_status = records.lock_unit(conn, unit_id)
+        unit_status = unit_store.lock_unit(conn, unit_id)
         if unit_status is None:
             raise NotFound(f"no unit {unit_id}")
-        if records.unit_of_incident(conn, incident_id) == unit_id:
+        if incident_store.unit_of_incident(conn, incident_id) == unit_id:
             raise Conflict(f"unit {unit_id} is already assigned to incident {incident_id}")
         if unit_status != "available":
-            busy = records.unit(conn, unit_id)["incident_id"]
+            busy = unit_store.unit(conn, unit_id)["incident_id"]
             where = f" to incident {busy}" if busy else ""
             raise Conflict(f"unit {unit_id} is {unit_status}{where}, not available")
-        records.release(conn, incident_id)
+        incident_store.release(conn, incident_id)
         eta = _eta(conn, config, incident_id, unit_id)
-        records.assign(conn, incident_id, unit_id, eta)
-        records.record_decision(conn, incident_id=incident_id, requested_by=requested_by,
+        incident_store.assign(conn, incident_id, unit_id=unit_id, eta_seconds=eta)
+        incident_store.record_decision(conn, incident_id=incident_id, requested_by=requested_by,
                                 mode="override", chosen_unit_id=unit_id,
                                 reason="assigned by a dispatcher", candidates=[])
         return _incident_view(conn, config, incident_id)
@@ -176,10 +176,10 @@ def mark_arrived(engine: sa.Engine, config: DispatchConfig, incident_id: int) ->
         if status != "dispatched":
             raise Conflict(f"incident {incident_id} is {status}; only a dispatched incident can "
                            f"be marked arrived")
-        records.set_incident_status(conn, incident_id, "arrived")
-        unit_id = records.unit_of_incident(conn, incident_id)
+        incident_store.set_incident_status(conn, incident_id, status="arrived")
+        unit_id = incident_store.unit_of_incident(conn, incident_id)
         if unit_id is not None:
-            records.set_unit_status(conn, unit_id, "on_scene")
+            unit_store.set_unit_status(conn, unit_id, status="on_scene")
         return _incident_view(conn, config, incident_id)
 
 
@@ -189,15 +189,15 @@ def close_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int) 
         status = _locked_incident(conn, incident_id)
         if status == "closed":
             raise Conflict(f"incident {incident_id} is already closed")
-        records.release(conn, incident_id)
-        records.set_incident_status(conn, incident_id, "closed")
+        incident_store.release(conn, incident_id)
+        incident_store.set_incident_status(conn, incident_id, status="closed")
         return _incident_view(conn, config, incident_id)
 
 
 def get_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int) -> dict:
     with engine.connect() as conn:
         view = _incident_view(conn, config, incident_id)
-        view["decisions"] = records.decisions(conn, incident_id)
+        view["decisions"] = incident_store.decisions(conn, incident_id)
         return view
 
 
@@ -207,7 +207,7 @@ def list_incidents(engine: sa.Engine, config: DispatchConfig, *, status: str | N
     if status is not None:
         _check_choice("status", status, INCIDENT_STATUSES)
     with engine.connect() as conn:
-        rows = records.list_incidents(conn, status=status, zone_id=zone_id, since=since,
+        rows = incident_store.list_incidents(conn, status=status, zone_id=zone_id, since=since,
                                       until=until, limit=limit)
     moment = now()
     return [_with_warning(row, config, moment) for row in rows]
@@ -228,7 +228,7 @@ async def move_units(pool: LoopPool, fixes: list[dict]) -> int:
     rows = [{"id": f["unit_id"], "lon": x, "lat": y, "at": f["timestamp"]}
             for f, x, y in zip(fixes, lon.tolist(), lat.tolist())]
     async with pool.connection() as conn:
-        unknown, moved = await records.move_units(conn, rows)
+        unknown, moved = await alarm_store.move_units(conn, rows)
     if unknown:
         raise NotFound(f"no unit {', '.join(map(str, unknown))}; nothing was stored")
     return moved
@@ -250,10 +250,10 @@ def set_unit_status(engine: sa.Engine, unit_id: int, status: str) -> dict:
     en route or on scene until its incident is closed or reassigned."""
     _check_choice("status", status, UNIT_STATUSES)
     with engine.begin() as conn:
-        current = records.lock_unit(conn, unit_id)
+        current = unit_store.lock_unit(conn, unit_id)
         if current is None:
             raise NotFound(f"no unit {unit_id}")
-        incident_id = records.unit(conn, unit_id)["incident_id"]
+        incident_id = unit_store.unit(conn, unit_id)["incident_id"]
         if status == "dispatched":
             raise Conflict("units are dispatched by assigning them to an incident")
         if incident_id is not None and status in ("available", "off_duty"):
@@ -261,13 +261,13 @@ def set_unit_status(engine: sa.Engine, unit_id: int, status: str) -> dict:
                            f"reassign the incident first")
         if incident_id is None and status in ("en_route", "on_scene"):
             raise Conflict(f"unit {unit_id} has no incident to be {status.replace('_', ' ')} to")
-        records.set_unit_status(conn, unit_id, status)
-        return records.unit(conn, unit_id)
+        unit_store.set_unit_status(conn, unit_id, status=status)
+        return unit_store.unit(conn, unit_id)
 
 
 def get_unit(engine: sa.Engine, unit_id: int) -> dict:
     with engine.connect() as conn:
-        found = records.unit(conn, unit_id)
+        found = unit_store.unit(conn, unit_id)
     if found is None:
         raise NotFound(f"no unit {unit_id}")
     return found
@@ -280,7 +280,7 @@ def list_units(engine: sa.Engine, *, status: str | None, kind: str | None,
     if kind is not None:
         _check_choice("unit kind", kind, UNIT_KINDS)
     with engine.connect() as conn:
-        return records.list_units(conn, status=status, kind=kind, near=near, limit=limit)
+        return unit_store.list_units(conn, status=status, kind=kind, near=near, limit=limit)
 
 
 def _candidate(positions, i: int, ranked) -> Candidate:
@@ -289,7 +289,7 @@ def _candidate(positions, i: int, ranked) -> Candidate:
 
 
 def _incident_view(conn: sa.Connection, config: DispatchConfig, incident_id: int) -> dict:
-    row = records.incident(conn, incident_id)
+    row = incident_store.incident(conn, incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}")
     return _with_warning(row, config, now())
@@ -306,7 +306,7 @@ def _with_warning(row: dict, config: DispatchConfig, moment: datetime) -> dict:
 
 
 def _locked_incident(conn: sa.Connection, incident_id: int) -> str:
-    status = records.lock_incident(conn, incident_id)
+    status = incident_store.lock_incident(conn, incident_id)
     if status is None:
         raise NotFound(f"no incident {incident_id}")
     return status
@@ -315,8 +315,8 @@ def _locked_incident(conn: sa.Connection, incident_id: int) -> str:
 def _eta(conn: sa.Connection, config: DispatchConfig, incident_id: int, unit_id: int
          ) -> float | None:
     """Drive time (seconds) of one unit to an incident, None when it cannot be placed."""
-    row = records.incident(conn, incident_id)
-    unit = records.unit(conn, unit_id)
+    row = incident_store.incident(conn, incident_id)
+    unit = unit_store.unit(conn, unit_id)
     if unit["lon"] is None:
         return None
     target = snap_point(config.graph, row["road_lon"], row["road_lat"],

@@ -19,7 +19,7 @@ import shapely
 import sqlalchemy as sa
 
 from routing import RoadGraph, snap_points
-from zones import queries, records
+from zones import lookups, unit_store
 
 CALLSIGN = "SIM-{:04d}"
 
@@ -30,7 +30,7 @@ def create_fleet(engine: sa.Engine, graph: RoadGraph, count: int, *, seed: int =
     running it twice adds none)."""
     rng = np.random.default_rng(seed)
     with engine.begin() as conn:
-        stations = queries.police_stations(conn)
+        stations = lookups.police_stations(conn)
         lonlat = np.array([(s[2], s[3]) for s in stations])
         snaps, _ = snap_points(graph, lonlat[:, 0], lonlat[:, 1])
         on_network = [s for s, snap in zip(stations, snaps) if snap is not None]
@@ -44,7 +44,7 @@ def create_fleet(engine: sa.Engine, graph: RoadGraph, count: int, *, seed: int =
             x, y = snap.lonlat(graph) if snap is not None else (lon, lat)
             cars.append({"callsign": CALLSIGN.format(n + 1), "kind": "patrol_car",
                          "home_station_id": station_id, "lon": x, "lat": y, "simulated": True})
-        return records.create_units(conn, cars)
+        return unit_store.create_units(conn, cars)
 
 
 @dataclass

@@ -9,7 +9,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from conftest import POI_DIR, WUHAN_CENTRAL_BBOX
-from zones import records
+from zones.api_keys import create_api_key
+from zones.unit_store import create_units
 from zones.loading import load_generated_grid, load_hotspots, load_stations
 from zones.migrate import upgrade
 
@@ -42,11 +43,11 @@ def make_city(url: str, graph, fleet: int = FLEET) -> City:
             {"w": west + 0.005, "e": east - 0.005, "s": south + 0.005, "n": north - 0.005}).all()
         rng = np.random.default_rng(0)
         chosen = [stations[i] for i in rng.choice(len(stations), fleet, replace=True)]
-        records.create_units(conn, [
+        create_units(conn, [
             {"callsign": f"TEST-{n:03d}", "kind": "patrol_car", "home_station_id": sid,
              "lon": lon + rng.normal(0, 0.002), "lat": lat + rng.normal(0, 0.002),
              "simulated": True} for n, (sid, lon, lat) in enumerate(chosen)])
-        keys = {role: records.create_api_key(conn, role, f"test {role}")
+        keys = {role: create_api_key(conn, role, name=f"test {role}")
                 for role in ("dispatcher", "planner", "admin")}
         unit_ids = list(conn.execute(sa.text("SELECT id FROM units ORDER BY id")).scalars())
     return City(url, engine, keys, unit_ids)

@@ -207,11 +207,11 @@ def load_generated_grid(engine: sa.Engine, graph, *, resolution: int = 9,
     """Generate H3 grid cells over the roads and one patrol zone per police station
     (network Voronoi; see :mod:`zones.grids`), in one transaction. Cells already stored are
     kept; a station that already has a generated zone keeps it. Returns a summary sentence."""
-    from zones import grids, queries
+    from zones import grids, lookups
     from zones.models import Area, PatrolZone
 
     with engine.begin() as conn:
-        stations = queries.police_stations(conn)
+        stations = lookups.police_stations(conn)
         if not stations:
             raise LoadError("no police stations are loaded: load stations before the grid")
         lonlat = np.array([(s[2], s[3]) for s in stations])

@@ -60,9 +60,10 @@ def locate(conn: sa.Connection, lon: float, lat: float) -> Location:
     return Location(*conn.execute(_LOCATE, {"lon": float(lon), "lat": float(lat)}).one())
 
 
-def stations_near(conn: sa.Connection, lon: float, lat: float, radius_m: float,
-                  kinds: tuple[str, ...] | None = None) -> list[tuple[int, str, str, float]]:
-    """Stations within ``radius_m`` metres in a straight line: (id, kind, name, metres)."""
+def station_distances(conn: sa.Connection, lon: float, lat: float, *, radius_m: float,
+                      kinds: tuple[str, ...] | None = None) -> list[tuple[int, str, str, float]]:
+    """Stations (of ``kinds``; None: all) within ``radius_m`` metres of a WGS-84 point in a
+    straight line, nearest first: (id, kind, name, metres)."""
     point = _point(lon, lat)
     metres = func.ST_Distance(sa.cast(Station.geom, Geography), sa.cast(point, Geography))
     query = (select(Station.id, Station.kind, Station.name, metres)
@@ -74,6 +75,18 @@ def stations_near(conn: sa.Connection, lon: float, lat: float, radius_m: float,
     return [tuple(r) for r in conn.execute(query)]
 
 
+def station_points_near(conn: sa.Connection, lon: float, lat: float, *, radius_m: float
+                        ) -> list[tuple[int, str, str, int, float, float]]:
+    """Stations within ``radius_m`` metres of a WGS-84 point in a straight line (a pre-filter
+    for drive times), in no particular order: (id, name, kind, tier_minutes, lon, lat)."""
+    point = _point(lon, lat)
+    query = (select(Station.id, Station.name, Station.kind, Station.tier_minutes,
+                    func.ST_X(Station.geom), func.ST_Y(Station.geom))
+             .where(func.ST_DWithin(sa.cast(Station.geom, Geography), sa.cast(point, Geography),
+                                    radius_m)))
+    return [tuple(r) for r in conn.execute(query)]
+
+
 def stations_within(conn: sa.Connection, polygon_wkt: str) -> list[int]:
     """Ids of the stations inside a WGS-84 polygon given as WKT."""
     area = func.ST_GeomFromText(sa.bindparam("area", polygon_wkt), SRID)
@@ -81,9 +94,10 @@ def stations_within(conn: sa.Connection, polygon_wkt: str) -> list[int]:
                              .order_by(Station.id)).scalars())
 
 
-def units_near(conn: sa.Connection, lon: float, lat: float, radius_m: float,
-               status: str | None = None) -> list[tuple[int, str, float]]:
-    """Units whose last position is within ``radius_m``: (id, callsign, metres)."""
+def unit_distances(conn: sa.Connection, lon: float, lat: float, *, radius_m: float,
+                   status: str | None = None) -> list[tuple[int, str, float]]:
+    """Units (of ``status``; None: any) whose last position is within ``radius_m`` metres of a
+    WGS-84 point in a straight line, nearest first: (id, callsign, metres)."""
     point = _point(lon, lat)
     metres = func.ST_Distance(sa.cast(Unit.position, Geography), sa.cast(point, Geography))
     query = (select(Unit.id, Unit.callsign, metres)
@@ -102,7 +116,7 @@ def units_within(conn: sa.Connection, polygon_wkt: str) -> list[int]:
                              .order_by(Unit.id)).scalars())
 
 
-def hotspots_in_zone(conn: sa.Connection, zone_id: int,
+def hotspots_in_zone(conn: sa.Connection, zone_id: int, *,
                      category: str | None = None) -> list[tuple[int, str, str]]:
     """Hotspots inside a patrol zone: (id, category, name)."""
     zone = select(PatrolZone.geom).where(PatrolZone.id == zone_id).scalar_subquery()
@@ -110,11 +124,4 @@ def hotspots_in_zone(conn: sa.Connection, zone_id: int,
              .where(func.ST_Intersects(Hotspot.geom, zone)).order_by(Hotspot.id))
     if category:
         query = query.where(Hotspot.category == category)
-    return [tuple(r) for r in conn.execute(query)]
-
-
-def police_stations(conn: sa.Connection) -> list[tuple[int, str, float, float]]:
-    """Every police station (派出所): (id, name, lon, lat)."""
-    query = (select(Station.id, Station.name, func.ST_X(Station.geom), func.ST_Y(Station.geom))
-             .where(Station.kind == "police_station").order_by(Station.id))
     return [tuple(r) for r in conn.execute(query)]

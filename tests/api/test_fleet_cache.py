@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from patrol.fleet import routing_positions
 from patrol.fleet_cache import FleetCache
 from routing import snap_many
-from zones import records
+from zones.alarm_store import fleet_changes
+from zones.unit_store import available_units
 
 STALE_S = 120.0
 LIMIT_M = 500.0
@@ -28,7 +29,7 @@ def feed(url: str, since: int) -> dict:
     """The change feed read as the alarm path reads it (async, psycopg's own connection)."""
     async def read() -> dict:
         async with await psycopg.AsyncConnection.connect(url.replace("+psycopg", "")) as conn:
-            return await records.fleet_changes(conn, since)
+            return await fleet_changes(conn, since=since)
     return asyncio.run(read())
 
 
@@ -41,7 +42,7 @@ def assert_follows(cache: FleetCache, engine: sa.Engine, graph) -> None:
     """The copy's answer equals a full read's, unit by unit."""
     positions, snaps = cache.available("patrol_car", database_now(engine), STALE_S)
     with engine.connect() as conn:
-        want = routing_positions(records.available_units(conn, "patrol_car"), STALE_S)
+        want = routing_positions(available_units(conn, kind="patrol_car"), STALE_S)
     want_snaps = snap_many(graph, want.lon, want.lat, limit_m=LIMIT_M)
     got_order, want_order = np.argsort(positions.unit_id), np.argsort(want.unit_id)
     assert positions.unit_id[got_order].tolist() == want.unit_id[want_order].tolist()

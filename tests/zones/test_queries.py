@@ -78,9 +78,9 @@ def test_official_zone_takes_precedence(city):
         conn.execute(sa.text("DELETE FROM patrol_zones WHERE official"))
 
 
-def test_stations_near_agrees_with_geodesic_distance(city):
+def test_station_distances_agree_with_geodesic_distance(city):
     with city.connect() as conn:
-        near = queries.stations_near(conn, 114.27, 30.60, 800)
+        near = queries.station_distances(conn, 114.27, 30.60, radius_m=800)
         everything = conn.execute(sa.text(
             "SELECT id, ST_X(geom), ST_Y(geom) FROM stations")).all()
     expected = {i for i, x, y in everything if GEOD.inv(114.27, 30.60, x, y)[2] <= 800}
@@ -97,7 +97,7 @@ def test_stations_within_and_hotspots_in_zone(city):
         assert inside == {i for i, x, y in points if box.intersects(shapely.Point(x, y))}
         zone_id, zone_wkt = conn.execute(sa.text(
             "SELECT id, ST_AsText(geom) FROM patrol_zones ORDER BY ST_Area(geom) DESC LIMIT 1")).one()
-        schools = queries.hotspots_in_zone(conn, zone_id, "school")
+        schools = queries.hotspots_in_zone(conn, zone_id, category="school")
         all_schools = conn.execute(sa.text(
             "SELECT id, ST_X(geom), ST_Y(geom) FROM hotspots WHERE category = 'school'")).all()
     zone = shapely.from_wkt(zone_wkt)
