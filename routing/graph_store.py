@@ -8,14 +8,11 @@ from typing import TYPE_CHECKING
 
 from routing.compiled import (COMPILED_SUFFIX, RoadGraph, cache_key, compile_graph, load_compiled,
                               save_graph)
-from routing.errors import GraphImportError
+from routing.formats import check_source
 from routing.speeds import SpeedModel
 
 if TYPE_CHECKING:
     from routing.sources import ImportReport
-
-OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf", ".pbf")
-TABLE_SUFFIXES = (".parquet", ".geoparquet", ".gpkg")
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +36,6 @@ def import_graph(source: str | Path, speeds: SpeedModel, out: Path) -> tuple[Roa
     graph = compile_graph(nx_graph, meta)
     save_graph(graph, out)
     return graph, report
-
-
-def source_kind(path: Path) -> str:
-    """``"osm"`` or ``"table"`` by file name, or raise :class:`GraphImportError`."""
-    name = path.name.lower()
-    if name.endswith(OSM_SUFFIXES):
-        return "osm"
-    if name.endswith(TABLE_SUFFIXES):
-        return "table"
-    raise GraphImportError(
-        f"{path}: unknown road network format; expected OSM XML/PBF ({', '.join(OSM_SUFFIXES)}) "
-        f"or an edge table ({', '.join(TABLE_SUFFIXES)})")
-
-
-def check_source(path: Path) -> None:
-    """Raise :class:`GraphImportError` unless ``path`` is an existing file of a known format."""
-    if not path.is_file():
-        raise GraphImportError(f"{path}: no such file")
-    source_kind(path)
 
 
 def open_graph(path: str | Path, speeds: SpeedModel, cache_dir: Path) -> RoadGraph:

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 
 from routing.errors import GraphImportError
-from routing.graph_store import source_kind
+from routing.formats import source_kind
 from routing.speeds import SpeedModel
 
 log = logging.getLogger(__name__)
