@@ -57,7 +57,7 @@ def loop_pool(settings: Settings) -> LoopPool:
 
 class LoopPool:
     """psycopg's async connections, no thread hand-over per request, in autocommit mode: each
-    statement is a transaction of its own (``zones.records``).
+    statement is a transaction of its own (``zones.alarm_store``).
 
     It answers for a database that restarted or went away, which psycopg's pool alone answers
     slowly: it checks its idle connections one by one with growing pauses between them, and
