@@ -40,7 +40,7 @@ from routing.search import rank
 from settings import Settings
 from zones import api_keys, lookups, queries, unit_store
 from zones.cluster import ClusterError
-from zones.database import LoopPool, loop_pool, service_engine
+from zones.database import LoopPool, loop_pool, ping, service_engine
 
 KEY_CACHE_SECONDS = 30.0
 MAP_CACHE_SECONDS = 600.0
@@ -428,8 +428,7 @@ health = APIRouter(tags=["health"])
 @health.get("/health")
 def read_health(engine: EngineDep, config: ConfigDep) -> dict:
     """Liveness without a key: the graph in memory and whether the database answers."""
-    with engine.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
+    ping(engine)
     return {"status": "ok", "graph": config.graph.meta.get("source"),
             "nodes": config.graph.n_nodes}
 

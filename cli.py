@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import text as sa_text
 from sqlalchemy.exc import OperationalError
 
 from patrol.circles import CircleOptions, circles_around
@@ -454,13 +453,13 @@ def _dask(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> I
 def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from patrol.analysis import hotspots
     from patrol.siting import recommend
+    from zones.lookups import station_points
 
     parse_category(args.category)
     graph = _open(args, settings, _speed_model(args, settings))
     with _database(settings) as engine, engine.connect() as conn:
-        stations = [tuple(r) for r in conn.execute(sa_text(
-            "SELECT id, name, lon, lat FROM stations ORDER BY id"))]
-        places = hotspots(conn, args.category)
+        stations = station_points(conn)
+        places = hotspots(conn, category=args.category)
     if not stations:
         raise UsageError("no stations are loaded: load stations first")
     snaps, _ = snap_points(graph, places.lon, places.lat)
@@ -476,8 +475,8 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
-    from patrol.analysis import (UNIT_ID_OFFSET, StationChange, hotspots, station_tiers,
-                                 unit_responders, what_if)
+    from patrol.analysis import hotspots, station_tiers
+    from patrol.whatif import UNIT_ID_OFFSET, StationChange, unit_responders, what_if
 
     parse_category(args.category)
     crs = parse_coord_system(args.crs)
@@ -498,9 +497,10 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as engine, engine.connect() as conn:
         tiers = station_tiers(conn)
         if args.with_units:
-            tiers[1] = tiers[1] + unit_responders(conn, settings.stale_position_s)
-        places = hotspots(conn, args.category)
-    result = what_if(graph, tiers, places, change)
+            tiers[1] = tiers[1] + unit_responders(
+                conn, stale_after_s=settings.stale_position_s)
+        places = hotspots(conn, category=args.category)
+    result = what_if(graph, tiers=tiers, places=places, change=change)
     for category in result["before"]:
         old, new = result["before"][category], result["after"][category]
         print(f"{category}: " + ", ".join(f"{s // 60} min {old[s]:.1%} → {new[s]:.1%}"

@@ -16,6 +16,7 @@ from patrol.dispatch import RING_SECONDS, ring_of
 from patrol.errors import NotFound
 from routing import Direction, RoadGraph, rings, snap_many
 from routing.search import best_source_at, reach
+from zones import coverage_inputs
 
 #: Station kinds whose circles the map draws (the forces that answer within minutes).
 RESPONSE_KINDS = ("police_station", "police_post", "armed_patrol_point", "sub_bureau",
@@ -43,25 +44,17 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
     with engine.connect() as conn:
         zone_wkt = None
         if zone_id is not None:
-            zone_wkt = conn.execute(sa.text("SELECT ST_AsText(geom) FROM patrol_zones "
-                                            "WHERE id = :z"), {"z": zone_id}).scalar()
+            zone_wkt = coverage_inputs.zone_wkt(conn, zone_id)
             if zone_wkt is None:
                 raise NotFound(f"no patrol zone {zone_id}")
-        stations = [dict(r._mapping) for r in conn.execute(sa.text(
-            "SELECT id, name, kind, lon, lat FROM stations WHERE kind = ANY(:k)"),
-            {"k": list(RESPONSE_KINDS)})]
-        hotspots = [dict(r._mapping) for r in conn.execute(sa.text(
-            "SELECT id, name, category, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM hotspots "
-            "WHERE CAST(:c AS text) IS NULL OR category = :c"), {"c": category})]
+        stations = coverage_inputs.response_stations(conn, kinds=RESPONSE_KINDS)
+        hotspots = [{"id": i, "name": name, "category": cat, "lon": lon, "lat": lat}
+                    for i, name, cat, _, lon, lat in coverage_inputs.hotspot_rows(
+                        conn, category=category)]
         zones = [{"id": r[0], "name": r[1], "station": r[2], "geometry": shapely.from_wkt(r[3])}
-                 for r in conn.execute(sa.text(
-                     "SELECT z.id, z.name, s.name, ST_AsText(ST_SimplifyPreserveTopology(z.geom,"
-                     " 0.0001)) FROM patrol_zones z LEFT JOIN stations s ON s.id = z.station_id"))]
-        grid_wkt = conn.execute(sa.text(
-            "SELECT ST_AsText(ST_Boundary(ST_Collect(geom))) FROM areas WHERE level = 'grid'")
-        ).scalar()
-        incidents = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT ST_X(geom), ST_Y(geom) FROM incidents ORDER BY received_at DESC LIMIT 5000"))]
+                 for r in coverage_inputs.zone_outlines(conn)]
+        grid_wkt = coverage_inputs.grid_outline_wkt(conn)
+        incidents = coverage_inputs.recent_incident_points(conn)
     origins = snap_many(graph, [s["lon"] for s in stations], [s["lat"] for s in stations])
     rings_by_seconds = {}
     if origins.on_road.any():

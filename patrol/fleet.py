@@ -24,7 +24,8 @@ class UnitPositions:
 
 
 def routing_positions(units: dict[str, NDArray], stale_after_s: float) -> UnitPositions:
-    """Available units (arrays, see ``zones.unit_store.available_units``) → positions to route from.
+    """Available units (arrays, see ``zones.unit_store.available_units``) → positions to route
+    from.
 
     A fix older than ``stale_after_s`` seconds (or none) places the unit at its home station; a
     unit with neither a fresh fix nor a home station cannot be placed and is left out.

@@ -61,7 +61,8 @@ _FEED_FIELDS = ("horizon", "epoch", "id", "revision", "callsign", "kind", "statu
                 "lat", "fix_at", "home_lon", "home_lat")
 
 #: The first round trip of every alarm: the incident stored and returned as
-#: :func:`zones.incident_store.incident` shows it, the fleet's changes read. The insert does not change what the feed sees.
+#: :func:`zones.incident_store.incident` shows it, the fleet's changes read. The insert does not
+#: change what the feed sees.
 _RECEIVE = _pyformat("WITH incident AS (" + _INSERT_INCIDENT + """)
 SELECT i.id, i.category, i.priority, i.description, i.status, i.unit_kind, i.input_crs, i.lon,
        i.lat, i.road_lon, i.road_lat, i.grid_id, g.code, i.zone_id, i.station_id, s.name,

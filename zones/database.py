@@ -48,6 +48,13 @@ def service_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
+def ping(engine: sa.Engine) -> None:
+    """Ask the database for one trivial answer; raises SQLAlchemy's error when it does not
+    answer."""
+    with engine.connect() as conn:
+        conn.execute(sa.select(sa.literal(1)))
+
+
 def loop_pool(settings: Settings) -> LoopPool:
     """The API's pool for what runs on the event loop, alarms and unit positions (see
     :class:`LoopPool`)."""

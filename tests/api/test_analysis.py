@@ -77,7 +77,7 @@ def test_bad_inputs(city, wuhan_central, tmp_path, monkeypatch, capsys):
     empty = sa.create_engine(city.url)
     with empty.connect() as conn:
         with pytest.raises(Invalid, match="no hotspots of category 'transport_hub'"):
-            hotspots(conn, "transport_hub")
+            hotspots(conn, category="transport_hub")
     monkeypatch.setenv("DATABASE_URL", city.url)
     assert main(["coverage", "-o", str(tmp_path), "--category", "zoo"]) == 2
     assert "unknown hotspot category 'zoo'" in capsys.readouterr().err
@@ -95,7 +95,7 @@ def test_recommend_command(city, wuhan_central_compiled, monkeypatch, capsys):
 
 
 def test_what_if_adding_a_station_at_a_gap_closes_it(city, wuhan_central):
-    from patrol.analysis import StationChange, what_if
+    from patrol.whatif import StationChange, what_if
     graph = wuhan_central.graph
     with city.engine.connect() as conn:
         tiers = station_tiers(conn)
@@ -104,20 +104,22 @@ def test_what_if_adding_a_station_at_a_gap_closes_it(city, wuhan_central):
     keep = {s[0] for s in tiers[1][:5]}
     thin = StationChange(remove=frozenset(s[0] for rows in tiers.values() for s in rows
                                           if s[0] not in keep))
-    base = what_if(graph, tiers, places, thin)
+    base = what_if(graph, tiers=tiers, places=places, change=thin)
     reachable_gaps = [g for g in base["gaps_opened"] if g["after_s"] is not None]
     assert reachable_gaps, "the thinned station set leaves reachable gaps"
     gap = reachable_gaps[0]
     i = places.ids.index(gap["id"])
     closing = StationChange(add=((float(places.lon[i]), float(places.lat[i]), 1),),
                             remove=thin.remove)
-    result = what_if(graph, tiers, places, closing)
+    result = what_if(graph, tiers=tiers, places=places, change=closing)
     still_open = {g["id"] for g in result["gaps_opened"]}
     assert gap["id"] not in still_open
     with pytest.raises(Invalid, match="no station 999999"):
-        what_if(graph, tiers, places, StationChange(remove=frozenset({999999})))
+        what_if(graph, tiers=tiers, places=places,
+                change=StationChange(remove=frozenset({999999})))
     with pytest.raises(Invalid, match="tier 2"):
-        what_if(graph, tiers, places, StationChange(add=((114.27, 30.6, 2),)))
+        what_if(graph, tiers=tiers, places=places,
+                change=StationChange(add=((114.27, 30.6, 2),)))
 
 
 def test_whatif_command(city, wuhan_central_compiled, monkeypatch, capsys):
