@@ -318,7 +318,7 @@ def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
-    from zones.loading import load_boundaries
+    from zones.boundary_loading import load_boundaries
 
     with _database(settings) as engine:
         for path in args.files:

@@ -43,28 +43,34 @@ class LoadReport:
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def skip(self, row: int, what: str) -> None:
+        """Leave out row ``row`` (counted from 1) because it ``what`` (a sentence's end)."""
+        self.skipped += 1
+        self.problems.append(f"row {row} {what}")
+
     def summary(self) -> str:
         return (f"{self.path}: {self.rows} rows, {self.added} added, {self.already_there} already "
                 f"loaded, {self.skipped} skipped")
 
 
-def read_points(path: Path, crs: CoordSystem | str, report: LoadReport) -> gpd.GeoDataFrame:
+def read_points(path: Path, *, crs: CoordSystem | str, report: LoadReport
+                ) -> gpd.GeoDataFrame:
     """Rows with valid points, as ``lon``/``lat`` WGS-84 columns plus the file's columns.
 
     Bad rows are recorded in ``report`` (row numbers count from 1 in file order).
     """
     system = parse_coord_system(crs)
-    frame = _read_frame(path, system, report)
+    frame = read_frame(path, system=system, report=report)
     good = []
     for i, geom in enumerate(frame.geometry):
         row = i + 1
         if geom is None or geom.is_empty:
-            _bad(report, row, "has no geometry")
+            report.skip(row, "has no geometry")
         elif geom.geom_type != "Point":
-            _bad(report, row, f"is a {geom.geom_type}, not a point")
+            report.skip(row, f"is a {geom.geom_type}, not a point")
         elif not (np.isfinite(geom.x) and np.isfinite(geom.y)
                   and abs(geom.x) <= 180 and abs(geom.y) <= 90):
-            _bad(report, row, f"has coordinates out of range ({geom.x}, {geom.y})")
+            report.skip(row, f"has coordinates out of range ({geom.x}, {geom.y})")
         else:
             good.append(i)
     frame = frame.iloc[good].copy()
@@ -73,7 +79,7 @@ def read_points(path: Path, crs: CoordSystem | str, report: LoadReport) -> gpd.G
     return frame
 
 
-def _read_frame(path: Path, system: CoordSystem, report: LoadReport) -> gpd.GeoDataFrame:
+def read_frame(path: Path, *, system: CoordSystem, report: LoadReport) -> gpd.GeoDataFrame:
     """Read a vector file, number its rows from 1, and bring a declared CRS to WGS-84.
 
     GCJ-02 and BD-09 cannot be declared by a file; for them the coordinates are left as they
@@ -99,30 +105,30 @@ def load_stations(engine: sa.Engine, path: str | Path, *, crs: str = "wgs84",
     """
     path = Path(path)
     report = LoadReport(str(path))
-    frame = read_points(path, crs, report)
-    _require(frame, path, "name")
+    frame = read_points(path, crs=crs, report=report)
+    require_column(frame, "name", path=path)
     tiers = {**DEFAULT_TIER_MINUTES, **(tiers or {})}
     records, first_row = [], {}
     for rec in frame.itertuples():
         key = _source_key(rec._asdict())
         if key in first_row:
-            _bad(report, rec.row, f"repeats row {first_row[key]} (same id {key})")
+            report.skip(rec.row, f"repeats row {first_row[key]} (same id {key})")
             continue
         first_row[key] = rec.row
-        kind = _text(getattr(rec, "kind", None)) or station_kind(str(rec.name))
+        kind = text_or_none(getattr(rec, "kind", None)) or station_kind(str(rec.name))
         if kind is None:
-            _bad(report, rec.row, f"({rec.name}) is not a response force; left out")
+            report.skip(rec.row, f"({rec.name}) is not a response force; left out")
             continue
         if kind not in STATION_KINDS:
-            _bad(report, rec.row, f"has unknown kind {kind!r}; use one of "
+            report.skip(rec.row, f"has unknown kind {kind!r}; use one of "
                                   f"{', '.join(STATION_KINDS)}")
             continue
         records.append({
             "source_key": key, "kind": kind, "name": str(rec.name),
-            "tier_minutes": tiers[kind], "address": _text(getattr(rec, "address", None)),
-            "district": _text(getattr(rec, "adname", None)),
+            "tier_minutes": tiers[kind], "address": text_or_none(getattr(rec, "address", None)),
+            "district": text_or_none(getattr(rec, "adname", None)),
             "geom": f"SRID=4326;POINT({rec.lon} {rec.lat})"})
-    _insert(engine, Station, records, report)
+    insert_new(engine, Station, records, report=report)
     return report
 
 
@@ -137,15 +143,15 @@ def load_hotspots(engine: sa.Engine, path: str | Path, *, category: str | None =
         raise LoadError(f"unknown hotspot category {category!r}; use one of "
                         f"{', '.join(HOTSPOT_CATEGORIES)}")
     report = LoadReport(str(path))
-    frame = read_points(path, crs, report)
-    _require(frame, path, "name")
+    frame = read_points(path, crs=crs, report=report)
+    require_column(frame, "name", path=path)
     if category is not None:
         frame["category"] = category
     elif "category" not in frame.columns:
         raise LoadError(f"{path}: give a category or a 'category' column")
     known = frame["category"].isin(HOTSPOT_CATEGORIES)
     for rec in frame[~known].itertuples():
-        _bad(report, rec.row, f"has unknown category {rec.category!r}; use one of "
+        report.skip(rec.row, f"has unknown category {rec.category!r}; use one of "
                               f"{', '.join(HOTSPOT_CATEGORIES)}")
     records, used = [], set()
     for cat, group in frame[known].groupby("category"):
@@ -157,23 +163,25 @@ def load_hotspots(engine: sa.Engine, path: str | Path, *, category: str | None =
             first = rows.iloc[0]
             key = f"{cat}:" + min(_source_key(r) for r in rows.to_dict("records"))
             if key in used:
-                _bad(report, int(first["row"]), f"repeats a place already in this file ({key})")
+                report.skip(int(first["row"]), f"repeats a place already in this file ({key})")
                 continue
             used.add(key)
             records.append({
                 "source_key": key, "category": cat, "name": place.name,
-                "district": _text(first.get("adname")), "merged_rows": len(place.rows),
+                "district": text_or_none(first.get("adname")), "merged_rows": len(place.rows),
                 "geom": f"SRID=4326;POINT({rows['lon'].mean()} {rows['lat'].mean()})"})
-    _insert(engine, Hotspot, records, report)
+    insert_new(engine, Hotspot, records, report=report)
     return report
 
 
-def _insert(engine: sa.Engine, model, records: list[dict], report: LoadReport) -> None:
-    """Insert all records in one transaction; existing source keys are left as they are."""
+def insert_new(engine: sa.Engine, model, records: list[dict], *, report: LoadReport,
+               keys: tuple[str, ...] = ("source_key",)) -> None:
+    """Insert all records in one transaction; rows whose ``keys`` are already stored are left as
+    they are. Counts both in ``report``."""
     if records:
         with engine.begin() as conn:
             result = conn.execute(insert(model).on_conflict_do_nothing(
-                index_elements=["source_key"]).returning(model.id), records)
+                index_elements=list(keys)).returning(model.id), records)
             report.added = len(result.fetchall())
     report.already_there = len(records) - report.added
 
@@ -188,18 +196,15 @@ def _source_key(values: dict) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:32]
 
 
-def _text(value) -> str | None:
+def text_or_none(value) -> str | None:
+    """A cell's text, or None when it is empty or missing."""
     return None if value is None or str(value) in ("", "nan", "None") else str(value)
 
 
-def _require(frame: gpd.GeoDataFrame, path: Path, column: str) -> None:
+def require_column(frame: gpd.GeoDataFrame, column: str, *, path: Path) -> None:
+    """Raise :class:`LoadError` unless the file at ``path`` has ``column``."""
     if column not in frame.columns:
         raise LoadError(f"{path}: needs a '{column}' column")
-
-
-def _bad(report: LoadReport, row: int, what: str) -> None:
-    report.skipped += 1
-    report.problems.append(f"row {row} {what}")
 
 
 def load_generated_grid(engine: sa.Engine, graph, *, resolution: int = 9,
@@ -246,82 +251,3 @@ def load_generated_grid(engine: sa.Engine, graph, *, resolution: int = 9,
 def shapely_wkt(geometry) -> str:
     """EWKT of a WGS-84 shapely geometry, for a geometry column."""
     return f"SRID=4326;{geometry.wkt}"
-
-
-def load_boundaries(engine: sa.Engine, path: str | Path, *, level: str,
-                    crs: str = "wgs84") -> LoadReport:
-    """Load official boundaries: areas of a ``level`` (district … grid) or patrol zones
-    (``level="zone"``, each naming its station in a ``station`` column). Official polygons take
-    precedence over generated ones in every lookup."""
-    from zones.models import AREA_LEVELS, Area, PatrolZone
-
-    path = Path(path)
-    if level not in (*AREA_LEVELS, "zone"):
-        raise LoadError(f"unknown level {level!r}; use one of {', '.join(AREA_LEVELS)} or zone")
-    report = LoadReport(str(path))
-    frame = _read_polygons(path, crs, report)
-    records, station_ids = [], {}
-    if level == "zone":
-        _require(frame, path, "station")
-        with engine.connect() as conn:
-            station_ids = dict(conn.execute(sa.select(Station.name, Station.id)).all())
-    for rec in frame.itertuples():
-        name = _text(getattr(rec, "name", None))
-        geom = f"SRID=4326;{rec.geometry.wkt}"
-        if level == "zone":
-            station_id = station_ids.get(str(rec.station))
-            if station_id is None:
-                _bad(report, rec.row, f"names station {rec.station!r}, which is not loaded")
-                continue
-            records.append({"name": name or f"{rec.station}责任区", "station_id": station_id,
-                            "official": True, "geom": geom})
-        else:
-            code = _text(getattr(rec, "code", None)) or f"{path.stem}:{rec.row}"
-            records.append({"level": level, "code": code, "name": name, "official": True,
-                            "geom": geom})
-    if level == "zone":
-        with engine.begin() as conn:
-            known = set(conn.execute(sa.select(PatrolZone.name).where(PatrolZone.official)).scalars())
-            fresh = [r for r in records if r["name"] not in known]
-            if fresh:
-                conn.execute(insert(PatrolZone), fresh)
-            report.added, report.already_there = len(fresh), len(records) - len(fresh)
-    else:
-        with engine.begin() as conn:
-            result = conn.execute(insert(Area).on_conflict_do_nothing(
-                index_elements=["level", "code"]).returning(Area.id), records) if records else None
-            report.added = len(result.fetchall()) if result is not None else 0
-        report.already_there = len(records) - report.added
-    return report
-
-
-def _read_polygons(path: Path, crs: str, report: LoadReport) -> gpd.GeoDataFrame:
-    """Rows with valid (multi)polygons in WGS-84; bad rows recorded in ``report``."""
-    from zones.grids import as_multipolygon
-
-    system = parse_coord_system(crs)
-    frame = _read_frame(path, system, report)
-    keep, shapes = [], []
-    for i, geom in enumerate(frame.geometry):
-        row = i + 1
-        if geom is None or geom.is_empty:
-            _bad(report, row, "has no geometry")
-            continue
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            _bad(report, row, f"is a {geom.geom_type}, not a polygon")
-            continue
-        if system is not CoordSystem.WGS84:
-            geom = shapely.transform(geom, lambda xy: np.column_stack(
-                to_wgs84(xy[:, 0], xy[:, 1], system)))
-        if not geom.is_valid:
-            _bad(report, row, f"is not a valid polygon ({shapely.is_valid_reason(geom)})")
-            continue
-        lon0, lat0, lon1, lat1 = geom.bounds
-        if not (-180 <= lon0 and lon1 <= 180 and -90 <= lat0 and lat1 <= 90):
-            _bad(report, row, "has coordinates out of range")
-            continue
-        keep.append(i)
-        shapes.append(as_multipolygon(geom))
-    frame = frame.iloc[keep].copy()
-    frame["geometry"] = shapes
-    return frame

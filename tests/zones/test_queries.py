@@ -109,7 +109,7 @@ def test_official_boundary_files_load_in_gcj02_and_win(city, tmp_path):
     """A GCJ-02 district file and zone file load (bad rows skipped) and then take precedence."""
     import json
     from routing.coords import from_wgs84
-    from zones.loading import load_boundaries
+    from zones.boundary_loading import load_boundaries
 
     ring = [(114.262, 30.602), (114.278, 30.602), (114.278, 30.616), (114.262, 30.616),
             (114.262, 30.602)]
