@@ -169,7 +169,7 @@ def run_analysis(engine: sa.Engine, graph: RoadGraph, out: Path, *,
             searches = searches or {tier: search_tier(graph, tiers[tier]) for tier in TIERS}
             snapped = snap_many(graph, places.lon, places.lat)
             times = {tier: searches[tier].at(snapped) for tier in TIERS}
-        write_places(out, places, times, names)
+        write_places(out, places, times=times, names=names)
         results[places.kind] = (places, times)
     progress("summary and report")
     summary = _summary(results, names)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from patrol.analysis import Places, TierTimes
 
 
-def write_places(out: Path, places: Places, times: dict[int, TierTimes],
+def write_places(out: Path, places: Places, *, times: dict[int, TierTimes],
                  names: dict[int, str]) -> None:
     """``<kind>s.csv`` and its GeoJSON twin in ``out``: one row per place, with the seconds from
     the nearest station of each tier (``times``, by tier in minutes) and that station's name
