@@ -374,7 +374,7 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
         stations = queries.station_points_near(conn, lon, lat, radius_m=10_000)
         units_rows = unit_store.available_units(conn, kind="patrol_car")
     target = snap_point(graph, lon, lat, limit_m=config.snap_limit_m)
-    positions = routing_positions(units_rows, config.stale_after_s)
+    positions = routing_positions(units_rows, stale_after_s=config.stale_after_s)
     points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]
               + [(("unit", int(u), str(c), "patrol_car"), x, y) for u, c, x, y in
                  zip(positions.unit_id, positions.callsign, positions.lon, positions.lat)])

@@ -23,7 +23,7 @@ class UnitPositions:
         return len(self.unit_id)
 
 
-def routing_positions(units: dict[str, NDArray], stale_after_s: float) -> UnitPositions:
+def routing_positions(units: dict[str, NDArray], *, stale_after_s: float) -> UnitPositions:
     """Available units (arrays, see ``zones.unit_store.available_units``) → positions to route
     from.
 

@@ -20,7 +20,8 @@ UNIT_ID_OFFSET = 1_000_000_000
 
 @dataclass(frozen=True)
 class StationChange:
-    """What-if edits: stations to add (lon, lat, tier), to remove (ids), to move (id → lon, lat)."""
+    """What-if edits: stations to add (WGS-84 lon, lat, tier in minutes), to remove (ids), to
+    move (id → lon, lat); unit ids carry :data:`UNIT_ID_OFFSET`."""
 
     add: tuple[tuple[float, float, int], ...] = ()
     remove: frozenset[int] = frozenset()
@@ -49,7 +50,8 @@ def unit_responders(conn: sa.Connection, *, stale_after_s: float) -> list[tuple]
     """Available patrol cars as (id, callsign, lon, lat) responders, ids offset by
     :data:`UNIT_ID_OFFSET`; a fix older than ``stale_after_s`` seconds places a car at its home
     station."""
-    placed = routing_positions(available_units(conn, kind="patrol_car"), stale_after_s)
+    placed = routing_positions(available_units(conn, kind="patrol_car"),
+                               stale_after_s=stale_after_s)
     return [(UNIT_ID_OFFSET + int(u), str(c), float(x), float(y))
             for u, c, x, y in zip(placed.unit_id, placed.callsign, placed.lon, placed.lat)]
 

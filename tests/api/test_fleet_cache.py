@@ -42,7 +42,8 @@ def assert_follows(cache: FleetCache, engine: sa.Engine, graph) -> None:
     """The copy's answer equals a full read's, unit by unit."""
     positions, snaps = cache.available("patrol_car", database_now(engine), STALE_S)
     with engine.connect() as conn:
-        want = routing_positions(available_units(conn, kind="patrol_car"), STALE_S)
+        want = routing_positions(available_units(conn, kind="patrol_car"),
+                                 stale_after_s=STALE_S)
     want_snaps = snap_many(graph, want.lon, want.lat, limit_m=LIMIT_M)
     got_order, want_order = np.argsort(positions.unit_id), np.argsort(want.unit_id)
     assert positions.unit_id[got_order].tolist() == want.unit_id[want_order].tolist()
