@@ -27,6 +27,8 @@ POI_DIR = PROJECT / "data" / "poi"
 WUHAN_ROADS = OSM_DIR / "wuhan_roads_osm.parquet"
 #: Central Wuhan (Jianghan and Jiang'an districts, Hankou), WGS-84 lon/lat bounds.
 WUHAN_CENTRAL_BBOX = (114.24, 30.57, 114.31, 30.63)
+#: Both banks of the Yangtze at the Wuhan Yangtze River Bridge (Hanyang west, Wuchang east).
+WUHAN_RIVER_BBOX = (114.26, 30.52, 114.32, 30.565)
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,25 @@ def helsinki() -> Network:
     return _import(OSM_DIR / "helsinki.osm.pbf")
 
 
+def _clip_wuhan(tmp_path_factory, bbox, name: str) -> Path:
+    edges = gpd.read_parquet(WUHAN_ROADS)
+    west, south, east, north = bbox
+    inside = edges.to_crs(4326).cx[west:east, south:north].index
+    path = tmp_path_factory.mktemp("wuhan") / f"{name}.parquet"
+    edges.loc[inside].to_parquet(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def wuhan_central_source(tmp_path_factory) -> Path:
     """The Wuhan edge table clipped to central Hankou, as a GeoParquet file."""
-    edges = gpd.read_parquet(WUHAN_ROADS)
-    west, south, east, north = WUHAN_CENTRAL_BBOX
-    inside = edges.to_crs(4326).cx[west:east, south:north].index
-    path = tmp_path_factory.mktemp("wuhan") / "wuhan_central.parquet"
-    edges.loc[inside].to_parquet(path)
-    return path
+    return _clip_wuhan(tmp_path_factory, WUHAN_CENTRAL_BBOX, "wuhan_central")
+
+
+@pytest.fixture(scope="session")
+def wuhan_river(tmp_path_factory) -> Network:
+    """Both banks of the Yangtze joined by one bridge, imported from the Wuhan edge table."""
+    return _import(_clip_wuhan(tmp_path_factory, WUHAN_RIVER_BBOX, "wuhan_river"))
 
 
 @pytest.fixture(scope="session")

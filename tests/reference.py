@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 
 from routing.compiled import RoadGraph
+from routing.snapping import snap_points
 
 SOURCE = "source"
 
@@ -24,3 +26,45 @@ def times_from_entries(network, entries: list[tuple[int, float, float]], *, reve
     times = nx.single_source_dijkstra_path_length(g, SOURCE, cutoff=cutoff, weight="travel_time")
     times.pop(SOURCE)
     return times
+
+
+def distinct_road_snaps(network, count, seed, *, bbox=None):
+    """Snaps of random points (in the network's extent or ``bbox``: west, south, east, north),
+    at most one per road (so each splits a different road)."""
+    rng = np.random.default_rng(seed)
+    graph = network.graph
+    lo, hi = graph.node_lonlat.min(axis=0), graph.node_lonlat.max(axis=0)
+    if bbox is not None:
+        lo, hi = np.array(bbox[:2]), np.array(bbox[2:])
+    lon, lat = rng.uniform(lo[0], hi[0], count * 5), rng.uniform(lo[1], hi[1], count * 5)
+    snaps, _ = snap_points(graph, lon, lat, limit_m=300)
+    used, chosen = set(), []
+    for snap in snaps:
+        if snap is None or not 0.01 < snap.fraction < 0.99:
+            continue
+        road = {snap.edge, int(graph.edge_twin[snap.edge])}
+        if used & road:
+            continue
+        used |= road
+        chosen.append(snap)
+    return chosen[:count]
+
+
+def split_at(network, snaps):
+    """The osmnx graph with a node ("p", i) inserted where each snap lies on its road."""
+    graph, g = network.graph, network.nx_graph.copy()
+
+    def split(edge, fraction, node):
+        u, v = int(graph.node_osmid[graph.edge_tail[edge]]), int(graph.node_osmid[graph.edge_head[edge]])
+        key = min(g[u][v], key=lambda k: abs(g[u][v][k]["travel_time"] - graph.edge_seconds[edge]))
+        t = g[u][v][key]["travel_time"]
+        g.remove_edge(u, v, key)
+        g.add_edge(u, node, travel_time=fraction * t)
+        g.add_edge(node, v, travel_time=(1 - fraction) * t)
+
+    for i, snap in enumerate(snaps):
+        split(snap.edge, snap.fraction, ("p", i))
+        twin = int(graph.edge_twin[snap.edge])
+        if twin >= 0:
+            split(twin, 1 - snap.fraction, ("p", i))
+    return g
