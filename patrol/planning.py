@@ -10,7 +10,7 @@ from patrol.plan_solver import DEFAULT_TIME_S
 from patrol.plans import plan_loops
 from routing.compiled import RoadGraph
 from routing.snapping import DEFAULT_SNAP_LIMIT_M
-from zones import plan_records, targets
+from zones import plan_store, targets
 
 
 def plan_zone(engine: sa.Engine, graph: RoadGraph, zone_id: int, *, loop_seconds: float,
@@ -20,7 +20,7 @@ def plan_zone(engine: sa.Engine, graph: RoadGraph, zone_id: int, *, loop_seconds
     if not loop_seconds > 0:
         raise Invalid(f"the loop time must be positive, not {loop_seconds:g} s")
     with engine.connect() as conn:
-        station = plan_records.zone_station(conn, zone_id)
+        station = plan_store.zone_station(conn, zone_id)
         if station is None:
             raise NotFound(f"no patrol zone {zone_id}")
         station_id, lon, lat = station
@@ -32,8 +32,8 @@ def plan_zone(engine: sa.Engine, graph: RoadGraph, zone_id: int, *, loop_seconds
                       time_s=time_s).to_geojson()
     if store:
         with engine.begin() as conn:
-            plan_records.save_plan(conn, plan)
-            return plan_records.read_plan(conn, zone_id)
+            plan_store.save_plan(conn, plan)
+            return plan_store.read_plan(conn, zone_id)
     return plan
 
 
@@ -42,7 +42,7 @@ def plan_all(engine: sa.Engine, graph: RoadGraph, *, loop_seconds: float,
              time_s: float = DEFAULT_TIME_S, store: bool = True) -> list[dict]:
     """:func:`plan_zone` for every zone that has targets, in zone order."""
     with engine.connect() as conn:
-        zone_ids = plan_records.zones_with_targets(conn)
+        zone_ids = plan_store.zones_with_targets(conn)
     return [plan_zone(engine, graph, zone_id, loop_seconds=loop_seconds, units=units,
                       snap_limit_m=snap_limit_m, time_s=time_s, store=store)
             for zone_id in zone_ids]
@@ -51,9 +51,9 @@ def plan_all(engine: sa.Engine, graph: RoadGraph, *, loop_seconds: float,
 def stored_plan(engine: sa.Engine, zone_id: int) -> dict:
     """The stored plan of a zone, or :class:`NotFound`."""
     with engine.connect() as conn:
-        plan = plan_records.read_plan(conn, zone_id)
+        plan = plan_store.read_plan(conn, zone_id)
         if plan is None:
-            if plan_records.zone_station(conn, zone_id) is None:
+            if plan_store.zone_station(conn, zone_id) is None:
                 raise NotFound(f"no patrol zone {zone_id}")
             raise NotFound(f"patrol zone {zone_id} has no stored plan; compute one first")
     return plan

@@ -13,7 +13,7 @@ from patrol.errors import Invalid, NotFound
 from patrol.plans import graph_version
 from routing.coords import from_wgs84
 from tests_api_support import make_city
-from zones import plan_records, targets
+from zones import plan_store, targets
 from zones.loading import LoadError
 
 
@@ -74,7 +74,7 @@ def test_file_in_gcj02_loads_points_lines_areas_and_reports_bad_rows(city, tmp_p
     assert any("row 6 is a MultiPoint" in p for p in report.problems)
     assert targets.load_targets(city.engine, path, crs="gcj02").added == 0
     with city.engine.connect() as conn:
-        loaded = {t.name: t for z in plan_records.zones_with_targets(conn)
+        loaded = {t.name: t for z in plan_store.zones_with_targets(conn)
                   for t in targets.zone_targets(conn, z) if t.name in ("gate", "street", "square")}
     assert loaded["gate"].kind == "point" and loaded["gate"].dwell_s == 120
     assert loaded["gate"].geometry.distance(shapely.Point(lon, lat)) < 1e-5  # GCJ-02 undone
