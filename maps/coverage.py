@@ -28,6 +28,7 @@ KIND_COLOURS = {"police_station": "#08519c", "police_post": "#6baed6", "sub_bure
                 "city_unit": "#000000", "armed_patrol_point": "#a50f15"}
 CATEGORY_NAMES = {"school": "school 校圈", "hospital": "hospital 医圈", "mall": "mall 商圈",
                   "metro_station": "metro station", "transport_hub": "transport hub"}
+LOOP_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf")
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 
 
@@ -58,6 +59,7 @@ def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
                 colour=lambda h: TIER_COLOURS[h["tier"]], radius=5,
                 fields=["name", "category", "seconds", "tier"])
     _add_incident_density(fmap, data, shift)
+    _add_patrol(fmap, data, shift)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _legend().add_to(fmap)
     return fmap
@@ -130,6 +132,38 @@ def _add_incident_density(fmap: folium.Map, data: CoverageData, shift) -> None:
                                              "fillOpacity": 0.15 + 0.6 * f["properties"]["share"]},
                    tooltip=folium.GeoJsonTooltip(fields=["incidents"])).add_to(layer)
     layer.add_to(fmap)
+
+
+def _add_patrol(fmap: folium.Map, data: CoverageData, shift) -> None:
+    """The stored patrol loops (one colour per loop number) and the must-patrol targets."""
+    if data.loops:
+        layer = folium.FeatureGroup(name="patrol loops (巡逻环线)")
+        folium.GeoJson(_shifted({"type": "FeatureCollection", "features": data.loops}, shift),
+                       style_function=lambda f: {
+                           "color": LOOP_COLOURS[(f["properties"]["loop"] - 1)
+                                                 % len(LOOP_COLOURS)],
+                           "weight": 3, "opacity": 0.8},
+                       tooltip=folium.GeoJsonTooltip(
+                           fields=["zone_id", "loop", "unit_id", "minutes", "stops"])
+                       ).add_to(layer)
+        layer.add_to(fmap)
+    if data.targets:
+        layer = folium.FeatureGroup(name="must-patrol targets (必巡点/线/区)")
+        folium.GeoJson(_shifted({"type": "FeatureCollection", "features": data.targets}, shift),
+                       marker=folium.CircleMarker(radius=4, weight=2, fill=True,
+                                                  fill_opacity=0.9),
+                       style_function=lambda _: {"color": "#000000", "fillColor": "#ffff33",
+                                                 "weight": 2, "fillOpacity": 0.4},
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "kind", "dwell_s",
+                                                             "weight"])).add_to(layer)
+        layer.add_to(fmap)
+
+
+def _shifted(collection: dict, shift) -> dict:
+    """A FeatureCollection with every geometry shifted (a no-op for WGS-84)."""
+    features = [{**f, "geometry": json.loads(_geojson(shift(shapely.from_geojson(
+        json.dumps(f["geometry"])))))} for f in collection["features"]]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _inline_leaflet(fmap: folium.Map) -> None:

@@ -4,7 +4,7 @@ road engine (the map itself is drawn by ``maps``)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import folium
 import numpy as np
@@ -17,6 +17,7 @@ from patrol.errors import NotFound
 from routing import Direction, RoadGraph, rings, snap_many
 from routing.search import best_source_at, reach
 from zones import coverage_inputs
+from zones.plan_store import map_features
 
 #: Station kinds whose circles the map draws (the forces that answer within minutes).
 RESPONSE_KINDS = ("police_station", "police_post", "armed_patrol_point", "sub_bureau",
@@ -33,6 +34,8 @@ class CoverageData:
     zones: list[dict]  # id, name, station, geometry
     grid: shapely.Geometry | None  # grid cell outlines
     incidents: list[tuple[float, float]]  # lon, lat of recent incidents
+    loops: list[dict] = field(default_factory=list)  # stored patrol loops (GeoJSON Features)
+    targets: list[dict] = field(default_factory=list)  # must-patrol targets (GeoJSON Features)
 
 
 def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
@@ -55,6 +58,7 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
                  for r in coverage_inputs.zone_outlines(conn)]
         grid_wkt = coverage_inputs.grid_outline_wkt(conn)
         incidents = coverage_inputs.recent_incident_points(conn)
+        loops, targets = map_features(conn, zone_id=zone_id)
     origins = snap_many(graph, [s["lon"] for s in stations], [s["lat"] for s in stations])
     rings_by_seconds = {}
     if origins.on_road.any():
@@ -72,7 +76,8 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
         rings_by_seconds = {k: shapely.intersection(v, area.buffer(0.02))
                             for k, v in rings_by_seconds.items()}
     return CoverageData(rings_by_seconds, stations, hotspots, zones,
-                        shapely.from_wkt(grid_wkt) if grid_wkt else None, incidents)
+                        shapely.from_wkt(grid_wkt) if grid_wkt else None, incidents, loops,
+                        targets)
 
 
 def _hotspot_times(graph: RoadGraph, found, hotspots: list[dict]) -> None:

@@ -27,9 +27,12 @@ def plan_zone(engine: sa.Engine, graph: RoadGraph, zone_id: int, *, loop_seconds
         if station_id is None:
             raise Invalid(f"patrol zone {zone_id} has no station to start its loops from")
         zone_targets = targets.zone_targets(conn, zone_id)
-    plan = plan_loops(graph, (lon, lat), zone_targets, zone_id=zone_id,
-                      loop_seconds=loop_seconds, units=units, snap_limit_m=snap_limit_m,
-                      time_s=time_s).to_geojson()
+    try:
+        plan = plan_loops(graph, (lon, lat), zone_targets, zone_id=zone_id,
+                          loop_seconds=loop_seconds, units=units, snap_limit_m=snap_limit_m,
+                          time_s=time_s).to_geojson()
+    except Invalid as exc:
+        raise Invalid(f"patrol zone {zone_id}: {exc}") from None
     if store:
         with engine.begin() as conn:
             plan_store.save_plan(conn, plan)

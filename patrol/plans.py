@@ -106,19 +106,31 @@ class _Visit:
         return self.first + self.count - 1
 
 
-def plan_loops(graph: RoadGraph, station: tuple[float, float], targets: list[Target], *,
-               zone_id: int, loop_seconds: float, units: int | None = None,
-               snap_limit_m: float = DEFAULT_SNAP_LIMIT_M,
-               time_s: float = DEFAULT_TIME_S) -> Plan:
-    """Loops from ``station`` (WGS-84 lon, lat) through ``targets``; see the module docstring."""
+@dataclass(frozen=True)
+class LoopProblem:
+    """A zone's routing problem: the visits that fit a loop on their own, their travel and
+    service times in ticks (depot 0 = the station), the loop limit in ticks, the drive times
+    between all points and the targets no loop can include."""
+
+    visits: list[_Visit]
+    travel: NDArray[np.int64]
+    service: NDArray[np.int64]
+    limit: int
+    weights: NDArray[np.float64]
+    times: DriveTimes
+    unreachable: list[dict]
+
+
+def loop_problem(graph: RoadGraph, station: tuple[float, float], targets: list[Target], *,
+                 loop_seconds: float, snap_limit_m: float = DEFAULT_SNAP_LIMIT_M
+                 ) -> LoopProblem:
+    """Snap the station and the targets' points, compute their drive times and set aside the
+    targets no loop can include."""
     if not loop_seconds > 0:
         raise Invalid(f"the loop time must be positive, not {loop_seconds}")
-    if units is not None and units < 1:
-        raise Invalid(f"the number of units must be at least 1, not {units}")
     home = snap_many(graph, [station[0]], [station[1]], limit_m=snap_limit_m)
     if not home.on_road[0]:
-        raise Invalid(f"the station of zone {zone_id} lies more than {snap_limit_m:.0f} m from "
-                      f"any road")
+        raise Invalid(f"the station lies more than {snap_limit_m:.0f} m from any road")
     unreachable: list[dict] = []
     parts, visits = [home], []
     first = 1
@@ -141,13 +153,26 @@ def plan_loops(graph: RoadGraph, station: tuple[float, float], targets: list[Tar
                     for v in far]
     travel, service = _solver_matrix(fits, times.seconds)
     weights = np.array([1.0] + [v.target.weight for v in fits])
-    routes = solve_loops(travel, service, limit=limit, weights=weights, units=units,
-                         time_s=time_s)
+    return LoopProblem(fits, travel, service, limit, weights, times, unreachable)
+
+
+def plan_loops(graph: RoadGraph, station: tuple[float, float], targets: list[Target], *,
+               zone_id: int, loop_seconds: float, units: int | None = None,
+               snap_limit_m: float = DEFAULT_SNAP_LIMIT_M,
+               time_s: float = DEFAULT_TIME_S) -> Plan:
+    """Loops from ``station`` (WGS-84 lon, lat) through ``targets``; see the module docstring."""
+    if units is not None and units < 1:
+        raise Invalid(f"the number of units must be at least 1, not {units}")
+    problem = loop_problem(graph, station, targets, loop_seconds=loop_seconds,
+                           snap_limit_m=snap_limit_m)
+    fits, times = problem.visits, problem.times
+    routes = solve_loops(problem.travel, problem.service, limit=problem.limit,
+                         weights=problem.weights, units=units, time_s=time_s)
     loops = [_loop(n + 1, [fits[c - 1] for c in route], times)
              for n, route in enumerate(routes.loops)]
-    left_out = [_missing(fits[c - 1].target, "no_unit", _loop_time(
-        [fits[c - 1]], times.seconds)) for c in routes.unvisited]
-    return Plan(zone_id, loop_seconds, units, graph_version(graph), loops, unreachable,
+    left_out = [_missing(fits[c - 1].target, "no_unit", round(_loop_time(
+        [fits[c - 1]], times.seconds), 1)) for c in routes.unvisited]
+    return Plan(zone_id, loop_seconds, units, graph_version(graph), loops, problem.unreachable,
                 sorted(left_out, key=lambda t: -t["weight"]))
 
 

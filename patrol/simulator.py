@@ -2,9 +2,10 @@
 (``units.simulated``, callsigns ``SIM-0001``…): nothing here is real police data.
 
 Cars start on the road at and around the police stations. The simulator moves every available
-simulated car along the road graph at its edges' speeds, turning at random at intersections
-(never straight back unless the road ends), and reports the positions through the HTTP API as a
-real fleet's GPS units would.
+simulated car: a car given a patrol loop (``patrol/plans.py``) drives it round and round, taking
+the loop's duration (dwells included) for each round; any other car drives the road graph at its
+edges' speeds, turning at random at intersections (never straight back unless the road ends). It
+reports the positions through the HTTP API as a real fleet's GPS units would.
 """
 
 from __future__ import annotations
@@ -92,12 +93,33 @@ class FleetMotion:
         return int(self.rng.choice(choices))
 
 
+class LoopRound:
+    """A car driving its patrol loop: where it is after ``elapsed_s`` seconds of its round."""
+
+    def __init__(self, path: list[list[float]], duration_s: float, *, start_s: float = 0.0
+                 ) -> None:
+        self.line = shapely.LineString(path)
+        self.duration_s = max(float(duration_s), 1e-6)
+        self.elapsed_s = start_s % self.duration_s
+
+    def advance(self, seconds: float) -> tuple[float, float]:
+        """Drive ``seconds`` further along the loop; the WGS-84 lon/lat reached."""
+        self.elapsed_s = (self.elapsed_s + seconds) % self.duration_s
+        point = shapely.line_interpolate_point(self.line, self.elapsed_s / self.duration_s,
+                                               normalized=True)
+        return float(point.x), float(point.y)
+
+
 def simulate(base_url: str, api_key: str, graph: RoadGraph, *, interval_s: float = 5.0,
-             ticks: int | None = None, seed: int = 0) -> None:
+             ticks: int | None = None, seed: int = 0,
+             loops: dict[int, tuple[list[list[float]], float]] | None = None) -> None:
     """Every ``interval_s`` seconds, move the available simulated cars and report them through
-    ``PUT /units/positions``. Runs ``ticks`` times (forever when None)."""
+    ``PUT /units/positions``. ``loops``: unit id → (loop path, loop seconds) of the units that
+    patrol a loop (:func:`zones.plan_store.unit_loops`). Runs ``ticks`` times (forever when
+    None)."""
     motion = FleetMotion(graph, seed)
     cars: dict[int, Car] = {}
+    rounds = {unit: LoopRound(path, duration) for unit, (path, duration) in (loops or {}).items()}
     headers = {"X-API-Key": api_key}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
         tick = 0
@@ -109,17 +131,27 @@ def simulate(base_url: str, api_key: str, graph: RoadGraph, *, interval_s: float
             for unit in units.json():
                 if not unit["simulated"] or unit["lon"] is None:
                     continue
-                car = cars.get(unit["id"])
-                if car is None:
-                    (snap,), _ = snap_points(graph, unit["lon"], unit["lat"], limit_m=1000)
-                    if snap is None:
-                        continue
-                    car = cars[unit["id"]] = Car(unit["id"], snap.edge, snap.fraction)
-                motion.advance(car, interval_s)
-                lon, lat = motion.position(car)
-                fixes.append({"unit_id": car.unit_id, "lon": lon, "lat": lat,
-                              "timestamp": datetime.now(timezone.utc).isoformat()})
+                where = _move(unit, rounds, cars, motion, interval_s)
+                if where is not None:
+                    fixes.append({"unit_id": unit["id"], "lon": where[0], "lat": where[1],
+                                  "timestamp": datetime.now(timezone.utc).isoformat()})
             if fixes:
                 client.put("/units/positions", json={"fixes": fixes}).raise_for_status()
             tick += 1
             time.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+
+
+def _move(unit: dict, rounds: dict[int, LoopRound], cars: dict[int, Car], motion: FleetMotion,
+          seconds: float) -> tuple[float, float] | None:
+    """Drive a unit ``seconds`` on: round its loop, else at random from where it was reported
+    (None: too far from any road to place it)."""
+    if unit["id"] in rounds:
+        return rounds[unit["id"]].advance(seconds)
+    car = cars.get(unit["id"])
+    if car is None:
+        (snap,), _ = snap_points(motion.graph, unit["lon"], unit["lat"], limit_m=1000)
+        if snap is None:
+            return None
+        car = cars[unit["id"]] = Car(unit["id"], snap.edge, snap.fraction)
+    motion.advance(car, seconds)
+    return motion.position(car)

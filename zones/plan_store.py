@@ -104,8 +104,40 @@ def read_plan(conn: sa.Connection, zone_id: int) -> dict | None:
             "unreachable": plan[5], "left_out": plan[6], "features": features}
 
 
-def unit_loops(conn: sa.Connection) -> dict[int, list[list[float]]]:
-    """The road path (WGS-84 lon/lat vertices) of every unit's assigned loop."""
-    rows = conn.execute(sa.text("SELECT unit_id, ST_AsGeoJSON(geom) FROM patrol_loops "
-                                "WHERE unit_id IS NOT NULL"))
-    return {unit_id: json.loads(geom)["coordinates"] for unit_id, geom in rows}
+def unit_loops(conn: sa.Connection) -> dict[int, tuple[list[list[float]], float]]:
+    """Every unit's assigned loop: its road path (WGS-84 lon/lat vertices) and duration (s)."""
+    rows = conn.execute(sa.text("SELECT unit_id, ST_AsGeoJSON(geom), duration_s "
+                                "FROM patrol_loops WHERE unit_id IS NOT NULL"))
+    return {unit_id: (json.loads(geom)["coordinates"], duration)
+            for unit_id, geom, duration in rows}
+
+
+_MAP_LOOPS = sa.text("""
+SELECT p.zone_id, l.loop, l.unit_id, l.duration_s, jsonb_array_length(l.stops),
+       ST_AsGeoJSON(ST_Simplify(l.geom, 0.00003), 5)
+FROM patrol_loops l JOIN patrol_plans p ON p.id = l.plan_id
+WHERE CAST(:zone_id AS int) IS NULL OR p.zone_id = :zone_id
+ORDER BY p.zone_id, l.loop
+""")
+
+_MAP_TARGETS = sa.text("""
+SELECT id, zone_id, kind, name, dwell_s, weight, ST_AsGeoJSON(geom, 6)
+FROM patrol_targets WHERE CAST(:zone_id AS int) IS NULL OR zone_id = :zone_id ORDER BY id
+""")
+
+
+def map_features(conn: sa.Connection, *, zone_id: int | None = None
+                 ) -> tuple[list[dict], list[dict]]:
+    """GeoJSON Features of the stored loops (simplified to about 3 m) and of the targets, of
+    one zone or all, for the coverage map."""
+    loops = [{"type": "Feature", "geometry": json.loads(geom),
+              "properties": {"zone_id": zone, "loop": loop, "unit_id": unit,
+                             "minutes": round(duration / 60, 1), "stops": stops}}
+             for zone, loop, unit, duration, stops, geom in
+             conn.execute(_MAP_LOOPS, {"zone_id": zone_id})]
+    marks = [{"type": "Feature", "geometry": json.loads(geom),
+              "properties": {"id": i, "zone_id": zone, "kind": kind, "name": name,
+                             "dwell_s": dwell, "weight": weight}}
+             for i, zone, kind, name, dwell, weight, geom in
+             conn.execute(_MAP_TARGETS, {"zone_id": zone_id})]
+    return loops, marks

@@ -1,9 +1,12 @@
 """The simulated fleet: created at stations, moved along roads, reported through the API."""
 
 import numpy as np
+import pytest
+import shapely
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from patrol import simulator
 from patrol.simulator import Car, FleetMotion, create_fleet
 
 
@@ -69,3 +72,31 @@ class _Wrap:
 
     def put(self, path, json=None):
         return self.client.put(path, json=json, headers=self.headers)
+
+
+def test_a_unit_with_a_patrol_loop_drives_it(city, client, wuhan_central, monkeypatch):
+    """The unit given a loop is reported on that loop, where its round has got to."""
+    unit_id = city.unit_ids[0]
+    path = [[114.2700, 30.5900], [114.2750, 30.5900], [114.2750, 30.5950], [114.2700, 30.5900]]
+    monkeypatch.setattr(simulator.httpx, "Client",
+                        lambda base_url, headers, timeout: _Wrap(client, headers))
+    monkeypatch.setattr(simulator.time, "sleep", lambda s: None)
+    simulator.simulate("http://test", city.keys["dispatcher"], wuhan_central.graph,
+                       interval_s=25, ticks=2, loops={unit_id: (path, 200.0)})
+    with city.engine.connect() as conn:
+        lon, lat = conn.execute(sa.text("SELECT ST_X(position), ST_Y(position) FROM units "
+                                        "WHERE id = :u"), {"u": unit_id}).one()
+    expected = shapely.line_interpolate_point(shapely.LineString(path), 50 / 200,
+                                              normalized=True)
+    assert (lon, lat) == pytest.approx((expected.x, expected.y), abs=1e-7)
+
+
+def test_loop_round_comes_back_to_its_start():
+    path = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
+    car = simulator.LoopRound(path, 100.0)
+    line = shapely.LineString(path)
+    assert car.advance(50) == pytest.approx(tuple(
+        shapely.line_interpolate_point(line, 0.5, normalized=True).coords[0]))
+    assert car.advance(50) == pytest.approx((0.0, 0.0))
+    assert car.advance(125) == pytest.approx(tuple(
+        shapely.line_interpolate_point(line, 0.25, normalized=True).coords[0]))

@@ -137,3 +137,20 @@ def test_bad_zone_and_loop_time_are_refused(city, wuhan_central):
         planning.plan_zone(city.engine, wuhan_central.graph, 1, loop_seconds=0)
     with pytest.raises(NotFound, match="no patrol zone 999999"):
         planning.stored_plan(city.engine, 999999)
+
+
+def test_coverage_map_shows_the_stored_loops_and_targets(city, wuhan_central, tmp_path):
+    from maps.coverage import coverage_map
+    from patrol.coverage import gather
+
+    zone_id = busiest_zone(city.engine)
+    plan = planning.plan_zone(city.engine, wuhan_central.graph, zone_id, loop_seconds=900,
+                              time_s=0.2)
+    data = gather(city.engine, wuhan_central.graph, zone_id=zone_id)
+    assert [f["properties"]["loop"] for f in data.loops] == [
+        f["properties"]["loop"] for f in plan["features"]]
+    assert {f["properties"]["zone_id"] for f in data.targets} == {zone_id}
+    page = tmp_path / "coverage.html"
+    coverage_map(data, tiles=None).save(str(page))
+    html = page.read_text()
+    assert "patrol loops" in html and "must-patrol targets" in html
