@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cli import WUHAN_FILES, _load_one  # noqa: E402
-from patrol.plan_solver import solve_loops  # noqa: E402
+from patrol.plan_solver import DEFAULT_TIME_S, solve_loops  # noqa: E402
 from patrol.planning import plan_all, plan_zone  # noqa: E402
 from patrol.plans import loop_problem  # noqa: E402
 from routing import SpeedModel, open_graph  # noqa: E402
@@ -134,6 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loop-minutes", type=float, default=15)
     parser.add_argument("--zones", type=int, default=0, help="compare on N zones (0: all)")
+    parser.add_argument("--time-s", type=float, default=DEFAULT_TIME_S,
+                        help="PyVRP's time limit per zone (seconds)")
     args = parser.parse_args()
     loop_s = args.loop_minutes * 60
     settings = Settings()
@@ -150,25 +152,26 @@ def main() -> None:
         counts = sorted(sizes.values())
         print(f"zones with targets: {len(zone_ids)}; targets per zone: median "
               f"{statistics.median(counts)}, max {counts[-1]}, total {sum(counts)}")
-        plan_zone(engine, graph, zone_ids[0], loop_seconds=loop_s, store=False)  # warm-up
+        plan_zone(engine, graph, zone_ids[0], loop_seconds=loop_s, store=False,
+                  time_s=args.time_s)  # warm-up
         by_size = sorted(zone_ids, key=lambda z: sizes[z])
         for label, zone in (("median", by_size[len(by_size) // 2]), ("largest", by_size[-1])):
             t0 = time.perf_counter()
-            plan = plan_zone(engine, graph, zone, loop_seconds=loop_s)
+            plan = plan_zone(engine, graph, zone, loop_seconds=loop_s, time_s=args.time_s)
             print(f"one zone ({label}, {sizes[zone]} targets): {time.perf_counter() - t0:.2f} s, "
                   f"{len(plan['features'])} loops, {len(plan['unreachable'])} unreachable")
         t0 = time.perf_counter()
-        plans = plan_all(engine, graph, loop_seconds=loop_s)
+        plans = plan_all(engine, graph, loop_seconds=loop_s, time_s=args.time_s)
         total_s = time.perf_counter() - t0
         loops = sum(len(p["features"]) for p in plans)
         unreachable = sum(len(p["unreachable"]) for p in plans)
         longest = max(f["properties"]["duration_s"] for p in plans for f in p["features"])
         print(f"all zones: {total_s:.1f} s for {len(plans)} zones, {loops} loops, "
               f"{unreachable} targets unreachable, longest loop {longest:.1f} s")
-        compare(engine, graph, zone_ids[:args.zones or None], loop_s)
+        compare(engine, graph, zone_ids[:args.zones or None], loop_s, args.time_s)
 
 
-def compare(engine, graph, zone_ids, loop_s) -> None:
+def compare(engine, graph, zone_ids, loop_s, time_s) -> None:
     """PyVRP against OR-Tools (same time) and against the exact optimum (small zones)."""
     ours_units = ours_total = their_units = their_total = 0
     wins = ties = losses = 0
@@ -182,7 +185,7 @@ def compare(engine, graph, zone_ids, loop_s) -> None:
         if len(travel) < 2:
             continue
         t0 = time.perf_counter()
-        ours = solve_loops(travel, service, limit=limit).loops
+        ours = solve_loops(travel, service, limit=limit, time_s=time_s).loops
         spent = time.perf_counter() - t0
         theirs = ortools_loops(travel, service, limit, spent)
         mine = (len(ours), loops_cost(travel, service, ours))

@@ -21,7 +21,7 @@ from shapely import wkb
 from sqlalchemy.dialects.postgresql import insert
 
 from routing.coords import CoordSystem, parse_coord_system, to_wgs84
-from zones.loading import LoadError, LoadReport, _bad, _read_frame, _text
+from zones.loading import LoadError, LoadReport, read_frame, require_column, text_or_none
 from zones.models import PatrolTarget
 
 #: Seconds spent at a target unless given: a car stops at a point to be seen; lines and areas
@@ -109,9 +109,8 @@ def load_targets(engine: sa.Engine, path: str | Path, *, crs: str = "wgs84") -> 
     path = Path(path)
     system = parse_coord_system(crs)
     report = LoadReport(str(path))
-    frame = _read_frame(path, system, report)
-    if "name" not in frame.columns:
-        raise LoadError(f"{path}: needs a 'name' column")
+    frame = read_frame(path, system=system, report=report)
+    require_column(frame, "name", path=path)
     records = []
     with engine.begin() as conn:
         for rec in frame.to_dict("records"):
@@ -132,21 +131,21 @@ def load_targets(engine: sa.Engine, path: str | Path, *, crs: str = "wgs84") -> 
 def _wgs84_shape(geom, system: CoordSystem, report: LoadReport, row: int):
     """The row's geometry in WGS-84 if it is a usable point, line or polygon (else reported)."""
     if geom is None or geom.is_empty:
-        return _bad(report, row, "has no geometry")
+        return report.skip(row, "has no geometry")
     if geom.geom_type == "MultiLineString":
         geom = shapely.line_merge(geom)
     if geom.geom_type not in _KIND_OF_SHAPE:
-        return _bad(report, row, f"is a {geom.geom_type}, not a point, a single line or a "
+        return report.skip(row, f"is a {geom.geom_type}, not a point, a single line or a "
                                  f"polygon")
     if system is not CoordSystem.WGS84:
         geom = shapely.transform(geom, lambda xy: np.column_stack(
             to_wgs84(xy[:, 0], xy[:, 1], system)))
     if not shapely.is_valid(geom):
-        return _bad(report, row, f"has an invalid geometry ({shapely.is_valid_reason(geom)})")
+        return report.skip(row, f"has an invalid geometry ({shapely.is_valid_reason(geom)})")
     lon0, lat0, lon1, lat1 = geom.bounds
     if not (np.isfinite(geom.bounds).all() and -180 <= lon0 and lon1 <= 180
             and -90 <= lat0 and lat1 <= 90):
-        return _bad(report, row, "has coordinates out of range")
+        return report.skip(row, "has coordinates out of range")
     return geom
 
 
@@ -158,19 +157,19 @@ def _record(conn: sa.Connection, rec: dict, geometry, report: LoadReport) -> dic
     if zone_id is None:
         zone_id = _zone_containing(conn, geometry)
         if zone_id is None:
-            return _bad(report, row, "lies in no patrol zone; give a zone_id column")
+            return report.skip(row, "lies in no patrol zone; give a zone_id column")
     dwell = _number(rec.get("dwell_s"))
     weight = _number(rec.get("weight"))
     if (dwell is not None and dwell < 0) or (weight is not None and weight <= 0):
-        return _bad(report, row, "needs dwell_s >= 0 and weight > 0")
-    name = _text(rec.get("name")) or f"{kind} {row}"
+        return report.skip(row, "needs dwell_s >= 0 and weight > 0")
+    name = text_or_none(rec.get("name")) or f"{kind} {row}"
     two_way = rec.get("two_way")
     return {"zone_id": int(zone_id), "name": name, "kind": kind,
             "dwell_s": DEFAULT_DWELL_S[kind] if dwell is None else int(round(dwell)),
             "weight": 1.0 if weight is None else float(weight),
-            "two_way": True if _text(two_way) is None else str(two_way).lower() in
+            "two_way": True if text_or_none(two_way) is None else str(two_way).lower() in
             ("1", "true", "yes", "both"),
-            "source_key": _text(rec.get("id")) or _key(name, geometry),
+            "source_key": text_or_none(rec.get("id")) or _key(name, geometry),
             "geom": f"SRID=4326;{geometry.wkt}"}
 
 
