@@ -11,7 +11,7 @@ from datetime import time
 from pathlib import Path
 
 from patrol.errors import Invalid
-from routing import SpeedModel
+from routing import CoordSystem, SpeedModel, to_wgs84
 from zones.models import HOTSPOT_CATEGORIES
 
 #: Longest ring a request may ask for, minutes.
@@ -48,6 +48,36 @@ def parse_lonlat(text: str, *, name: str = "the point") -> tuple[float, float]:
         raise Invalid(f"{name} must be LON,LAT in degrees, e.g. 114.2655,30.5853; got "
                       f"{text!r}") from None
     return lon, lat
+
+
+def parse_station(text: str, *, crs: CoordSystem | str = CoordSystem.WGS84,
+                  name: str = "a station") -> tuple[float, float, int]:
+    """"LON,LAT[,TIER]" in ``crs`` (degrees) → WGS-84 lon, lat and the tier in minutes (1 unless
+    given; whether the tier exists is the what-if's to say)."""
+    parts = str(text).split(",")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        lon, lat = parse_lonlat(",".join(parts[:2]))
+        tier = int(parts[2]) if len(parts) == 3 else 1
+    except ValueError:  # Invalid too
+        raise Invalid(f"{name} must be LON,LAT[,TIER], got {text!r}") from None
+    return (*_wgs84(lon, lat, crs), tier)
+
+
+def parse_move(text: str, *, crs: CoordSystem | str = CoordSystem.WGS84,
+               name: str = "a move") -> tuple[int, float, float]:
+    """"ID:LON,LAT" in ``crs`` (degrees) → (id, WGS-84 lon, lat): a station or unit moved."""
+    ident, _, where = str(text).partition(":")
+    try:
+        return (int(ident), *_wgs84(*parse_lonlat(where), crs))
+    except ValueError:  # Invalid and CoordinateError too
+        raise Invalid(f"{name} must be ID:LON,LAT, got {text!r}") from None
+
+
+def _wgs84(lon: float, lat: float, crs: CoordSystem | str) -> tuple[float, float]:
+    x, y = to_wgs84(lon, lat, crs)
+    return float(x), float(y)
 
 
 def parse_category(category: str | None) -> str | None:

@@ -183,3 +183,25 @@ def test_whatif_with_units(city, wuhan_central_compiled, monkeypatch, capsys):
     assert main(["coverage", "whatif", "--with-units", "--remove-unit", "987654", "--graph",
                  str(wuhan_central_compiled)]) == 2
     assert "no available unit 987654" in capsys.readouterr().err
+
+
+
+def test_whatif_stations_from_a_file_equal_those_given_with_add(city, wuhan_central_compiled,
+                                                                 monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", city.url)
+    with city.engine.connect() as conn:
+        ids = [s[0] for rows in station_tiers(conn).values() for s in rows]
+    # Without most stations, where a new one goes shows in the shares.
+    thin = ["--graph", str(wuhan_central_compiled), *(f"--remove={i}" for i in ids[3:])]
+    assert main(["coverage", "whatif", *thin]) == 0
+    without = capsys.readouterr().out
+    assert main(["coverage", "whatif", "--add", "114.2828,30.6047", *thin]) == 0
+    given = capsys.readouterr().out
+    added = tmp_path / "added.geojson"
+    added.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.2828, 30.6047]},
+         "properties": {"name": "new post"}}]}))
+    assert main(["coverage", "whatif", "--from-file", str(added), *thin]) == 0
+    assert capsys.readouterr().out == given != without
+    assert main(["coverage", "whatif", "--move", "3:114.27", *thin]) == 2
+    assert "--move must be ID:LON,LAT, got '3:114.27'" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""``patrol load``: stations, hotspots and boundaries into the database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cli.common import database, graph_of, network_arguments
+from settings import DATA_DIR, Settings
+
+#: The Wuhan demo files: (file in data/poi, what it loads as, hotspot category).
+WUHAN_FILES = (
+    ("police.geojson", "stations", None),
+    ("hospitals_grade3a.geojson", "hotspots", "hospital"),
+    ("universities.geojson", "hotspots", "school"),
+    ("middle_schools.geojson", "hotspots", "school"),
+    ("primary_schools.geojson", "hotspots", "school"),
+    ("malls_shopping_centres.geojson", "hotspots", "mall"),
+    ("malls_department.geojson", "hotspots", "mall"),
+    ("malls_general.geojson", "hotspots", "mall"),
+    ("metro_stations.geojson", "hotspots", "metro_station"),
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``load wuhan``, ``load stations``, ``load hotspots`` and ``load zones``."""
+    load = commands.add_parser("load", help="load stations and hotspots into the database")
+    load_commands = load.add_subparsers(dest="load_command", required=True)
+    wuhan = load_commands.add_parser("wuhan", parents=[network_arguments()], help="the Wuhan "
+                                     "demo data in data/poi (Amap POIs, GCJ-02), then grid cells "
+                                     "and zones")
+    wuhan.add_argument("--grid-resolution", type=int, default=9, choices=range(6, 12),
+                       metavar="6..11", help="H3 resolution of the generated grid cells "
+                       "(9: about 0.1 km² each; default 9)")
+    wuhan.set_defaults(handler=cmd_load_wuhan)
+    for name, helptext in (("stations", "police stations, posts, bureaus (kind from a 'kind' "
+                                        "column or from the name)"),
+                           ("hotspots", "hotspots (parts of one place are merged)")):
+        sub = load_commands.add_parser(name, help=helptext)
+        sub.add_argument("files", type=Path, nargs="+")
+        sub.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09 (files cannot say "
+                         "GCJ-02 or BD-09 themselves)")
+        if name == "hotspots":
+            sub.add_argument("--category", help="category of every row (else a 'category' column)")
+        sub.set_defaults(handler=cmd_load_files, kind=name)
+
+    boundaries = load_commands.add_parser("zones", help="official boundaries: areas of a level "
+                                          "or patrol zones; they take precedence over generated ones")
+    boundaries.add_argument("files", type=Path, nargs="+")
+    boundaries.add_argument("--level", required=True, help="district, street, community, grid, "
+                            "city, or zone (patrol zones with a 'station' column)")
+    boundaries.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09")
+    boundaries.set_defaults(handler=cmd_load_files, kind="zones")
+
+
+def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
+    """The demo stations and hotspots (GCJ-02 files), then H3 grid cells and patrol zones."""
+    from zones.loading import load_generated_grid
+
+    with database(settings) as engine:
+        for name, kind, category in WUHAN_FILES:
+            _load_file(engine, DATA_DIR / "poi" / name, kind=kind, crs="gcj02",
+                       category=category, settings=settings)
+        print(load_generated_grid(engine, graph_of(args, settings),
+                                  resolution=args.grid_resolution,
+                                  snap_limit_m=settings.snap_limit_m))
+    return 0
+
+
+def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
+    """Each file of the command line, as stations, hotspots or boundaries."""
+    with database(settings) as engine:
+        for path in args.files:
+            _load_file(engine, path, kind=args.kind, crs=args.crs, settings=settings,
+                       category=getattr(args, "category", None),
+                       level=getattr(args, "level", None))
+    return 0
+
+
+def _load_file(engine, path: Path, *, kind: str, crs: str, settings: Settings,
+               category: str | None = None, level: str | None = None) -> None:
+    """Load one file and print its report: a summary line, then each problem on stderr."""
+    from zones.boundary_loading import load_boundaries
+    from zones.loading import load_hotspots, load_stations
+
+    if kind == "stations":
+        report = load_stations(engine, path, crs=crs, tiers=settings.station_tiers)
+    elif kind == "hotspots":
+        report = load_hotspots(engine, path, category=category, crs=crs)
+    else:
+        report = load_boundaries(engine, path, level=level, crs=crs)
+    print(report.summary())
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
