@@ -42,7 +42,7 @@ def speeds_of(args: argparse.Namespace, settings: Settings) -> SpeedModel:
     return speed_model(args.speeds or settings.speed_config)
 
 
-def graph_of(args: argparse.Namespace, settings: Settings,
+def graph_of(args: argparse.Namespace, settings: Settings, *,
              speeds: SpeedModel | None = None) -> RoadGraph:
     """The road graph of --graph, else of the settings, compiled with ``speeds`` (default: the
     speed model of --speeds or the settings)."""
@@ -82,7 +82,7 @@ def read_points(path: Path) -> list[dict]:
     return points
 
 
-def write_json(result: object, output: Path | None = None) -> None:
+def write_json(result: object, *, output: Path | None = None) -> None:
     """``result`` as JSON to ``output``, or to standard output when it is None."""
     text = json.dumps(result, ensure_ascii=False)
     if output is None:

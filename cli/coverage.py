@@ -75,7 +75,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
                       "recommend)")
     category = parse_category(args.category)
     speeds = speeds_of(args, settings)
-    graph = graph_of(args, settings, speeds)
+    graph = graph_of(args, settings, speeds=speeds)
     with database(settings) as engine, _dask(args, settings, speeds) as times_for:
         maps = None if args.no_map else CoverageMaps(
             engine, graph, options=CircleOptions.of(settings),

@@ -47,12 +47,12 @@ def cmd_circles(args: argparse.Namespace, settings: Settings) -> int:
     crs = parse_coord_system(args.crs)
     lon, lat = parse_lonlat(args.at, name="--at")
     speeds = speeds_of(args, settings)
-    graph = graph_of(args, settings, speeds)
+    graph = graph_of(args, settings, speeds=speeds)
     weights = Weights.at(graph, speeds, parse_time_of_day(args.at_time, name="--at-time"))
     result = circles_around(graph, lon, lat, minutes=minutes, crs=crs, weights=weights,
                             direction=Direction.ARRIVE if args.arrive else Direction.DEPART,
                             options=CircleOptions.of(settings))
-    write_json(result, args.output)
+    write_json(result, output=args.output)
     return 0
 
 
