@@ -191,10 +191,10 @@ def _directed_pieces(reach: Reach, limit_s: float) -> RoadPieces:
 
 
 def _origin_pieces(reach: Reach, limit_s: float) -> tuple[NDArray, NDArray, NDArray, NDArray]:
-    """The parts of the origins' own roads covered without passing a node: (edge, lo, hi,
-    anchor)."""
-    graph, w, origins = reach.graph, reach.weights.forward, reach.origins
-    e, f = origins.edge[origins.on_road], origins.fraction[origins.on_road]
+    """The parts of the origins' own roads (each road of each origin) covered without passing a
+    node: (edge, lo, hi, anchor)."""
+    graph, w = reach.graph, reach.weights.forward
+    _, e, f = reach.origins.entries()
     twin = graph.edge_twin[e]
     two_way = twin >= 0
     edges = np.concatenate([e, twin[two_way]]).astype(np.int64)

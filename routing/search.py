@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from routing.compiled import RoadGraph
 from routing.kernel import dijkstra
-from routing.snapping import Snap, Snapped, direct_seconds
+from routing.snapping import Snap, Snapped, along_road, direct_seconds, on_canonical
 from routing.speeds import SpeedModel
 
 _EMPTY_I = np.zeros(0, np.int64)
@@ -117,16 +117,17 @@ class Ranking:
     def route(self, index: int) -> NDArray[np.float64]:
         """The route of candidate ``index`` to the target as WGS-84 (lon, lat) vertices."""
         graph, cand, target = self.graph, self.candidates.snap(index), self.target
+        w = self.weights.forward
         node = int(self.best_node[index])
-        if node < 0:  # along the shared road, without passing a node
-            pieces = [_along_road(graph, cand.edge, cand.fraction, target.fraction)]
+        if node < 0:  # along a shared road, without passing a node
+            pieces = [_along_shared_road(graph, cand, target, w)]
         else:
-            pieces = [_leave(graph, cand, node)]
+            pieces = [_leave(graph, cand, node, w)]
             while self.pred_edge[node] >= 0:
                 e = int(self.pred_edge[node])
                 pieces.append(graph.edge_lines[e])
                 node = int(graph.edge_head[e])
-            pieces.append(_enter(graph, target, node))
+            pieces.append(_enter(graph, target, node, w))
         xy = np.concatenate([np.asarray(p.coords) for p in pieces if not p.is_empty])
         lon, lat = graph.to_lonlat.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
@@ -147,9 +148,8 @@ def rank(graph: RoadGraph, target: Snap, candidates: list[Snap] | Snapped, *, k:
     if not isinstance(candidates, Snapped):
         candidates = Snapped.of(candidates)
     n_cand = len(candidates)
-    edge, frac = candidates.edge, candidates.fraction
-    best_s, best_m = _direct_to(graph, edge, frac, target, weights.forward)
-    tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, edge, frac, weights.forward)
+    best_s, best_m = _direct_to(graph, candidates, target, weights.forward)
+    tgt_indptr, tgt_id, tgt_s, tgt_m = _candidate_csr(graph, candidates, weights.forward)
     sources = Snapped.of([target]).ways(graph, weights.forward, leave=False)
     best_node = np.full(n_cand, -1, np.int32)
     if n_cand:
@@ -164,30 +164,48 @@ def rank(graph: RoadGraph, target: Snap, candidates: list[Snap] | Snapped, *, k:
     return Ranking(graph, target, candidates, top, weights, pred, best_node)
 
 
-def _along_road(graph: RoadGraph, edge: int, start: float, end: float):
-    """The part of a road between two fractions of ``edge``, drawn from start to end."""
+def _along_shared_road(graph: RoadGraph, cand: Snap, target: Snap, w: NDArray):
+    """The fastest way from ``cand`` to ``target`` along a road both lie on, drawn."""
+    pairs = [(along_road(graph, a, fa, fb, w)[0], a, fa, fb)
+             for a, fa in _canonical(graph, cand) for b, fb in _canonical(graph, target)
+             if a == b]
+    _, edge, start, end = min(pairs)
     if end >= start:
         return shapely.ops.substring(graph.edge_lines[edge], start, end, normalized=True)
     twin = int(graph.edge_twin[edge])
     return shapely.ops.substring(graph.edge_lines[twin], 1 - start, 1 - end, normalized=True)
 
 
-def _leave(graph: RoadGraph, snap: Snap, node: int):
-    """From the snapped point to ``node``, one of the ends of its road."""
-    if node == graph.edge_head[snap.edge]:
-        return shapely.ops.substring(graph.edge_lines[snap.edge], snap.fraction, 1,
-                                     normalized=True)
-    twin = int(graph.edge_twin[snap.edge])
-    return shapely.ops.substring(graph.edge_lines[twin], 1 - snap.fraction, 1, normalized=True)
+def _canonical(graph: RoadGraph, snap: Snap) -> list[tuple[int, float]]:
+    """The snap's entries on each road's canonical edge (see :func:`on_canonical`)."""
+    return [tuple(v.item() for v in on_canonical(graph, e, f)) for e, f in snap.entries]
 
 
-def _enter(graph: RoadGraph, snap: Snap, node: int):
-    """From ``node``, one of the ends of the target's road, to the snapped target."""
-    if node == graph.edge_tail[snap.edge]:
-        return shapely.ops.substring(graph.edge_lines[snap.edge], 0, snap.fraction,
-                                     normalized=True)
-    twin = int(graph.edge_twin[snap.edge])
-    return shapely.ops.substring(graph.edge_lines[twin], 0, 1 - snap.fraction, normalized=True)
+def _leave(graph: RoadGraph, snap: Snap, node: int, w: NDArray):
+    """From the snapped point to ``node``, an end of one of its roads (the fastest way)."""
+    ways = []
+    for e, f in snap.entries:
+        twin = int(graph.edge_twin[e])
+        if graph.edge_head[e] == node:
+            ways.append(((1 - f) * w[e], e, f))
+        if twin >= 0 and graph.edge_tail[e] == node:
+            ways.append((f * w[twin], twin, 1 - f))
+    _, edge, start = min(ways)
+    return shapely.ops.substring(graph.edge_lines[edge], start, 1, normalized=True)
+
+
+def _enter(graph: RoadGraph, snap: Snap, node: int, w: NDArray):
+    """From ``node``, an end of one of the target's roads, to the snapped target (the fastest
+    way)."""
+    ways = []
+    for e, f in snap.entries:
+        twin = int(graph.edge_twin[e])
+        if graph.edge_tail[e] == node:
+            ways.append((f * w[e], e, f))
+        if twin >= 0 and graph.edge_head[e] == node:
+            ways.append(((1 - f) * w[twin], twin, 1 - f))
+    _, edge, end = min(ways)
+    return shapely.ops.substring(graph.edge_lines[edge], 0, end, normalized=True)
 
 
 def territories(graph: RoadGraph, sources: list[Snap], *, direction: Direction | str,
@@ -202,14 +220,11 @@ def best_source_at(graph: RoadGraph, result: Reach, points: Snapped
     """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none,
     also for points off the network).
 
-    A point on an edge is reached through the edge's ends (plus the part of the edge), so its
-    source is that of the end that gives the smallest total; a source on the same road that
-    could reach the point without passing a node is also counted through the road's ends.
+    A point is reached through the ends of each road it lies on (plus the part of the road),
+    or directly along the road from a source on the same road; the best of these counts.
     """
     w = result.weights.forward
-    on_road = points.on_road
-    edge = np.where(on_road, points.edge, 0)
-    frac = points.fraction
+    point, edge, frac = points.entries()
     twin = graph.edge_twin[edge]
     has_twin = twin >= 0
     safe_twin = np.where(has_twin, twin, edge)
@@ -219,31 +234,61 @@ def best_source_at(graph: RoadGraph, result: Reach, points: Snapped
     else:  # leave the point toward the sources
         ends = (graph.edge_head[edge], graph.edge_tail[edge])
         parts = ((1 - frac) * w[edge], frac * w[safe_twin])
-    first = np.where(on_road, result.seconds[ends[0]] + parts[0], np.inf)
-    second = np.where(on_road & has_twin, result.seconds[ends[1]] + parts[1], np.inf)
-    use_second = second < first
-    best = np.where(use_second, second, first)
-    source = np.where(use_second, result.source[ends[1]], result.source[ends[0]])
-    return np.where(np.isfinite(best), source, -1).astype(np.int64), best
+    second = np.where(has_twin, result.seconds[ends[1]] + parts[1], np.inf)
+    d_point, d_source, d_seconds = _direct_pairs(graph, result, point, edge, frac)
+    seconds = np.concatenate([result.seconds[ends[0]] + parts[0], second, d_seconds])
+    source = np.concatenate([result.source[ends[0]], result.source[ends[1]], d_source])
+    owner = np.concatenate([point, point, d_point])
+    best = np.full(len(points), np.inf)
+    np.minimum.at(best, owner, seconds)
+    best_source = np.full(len(points), -1, np.int64)
+    hit = np.isfinite(seconds) & (seconds == best[owner])
+    best_source[owner[hit][::-1]] = source[hit][::-1]  # ties: the first listed
+    return np.where(np.isfinite(best), best_source, -1).astype(np.int64), best
 
 
-def _direct_to(graph: RoadGraph, edge: NDArray, frac: NDArray, target: Snap,
-               w: NDArray) -> tuple[NDArray, NDArray]:
-    """Seconds and metres from points on ``edge`` at ``frac`` to the target without leaving
-    their road (inf unless they share the target's road and may drive toward it)."""
-    seconds = np.full(len(edge), np.inf)
-    metres = np.full(len(edge), np.inf)
-    for i in np.flatnonzero(edge == target.edge):
-        seconds[i], metres[i] = direct_seconds(graph, Snap(int(edge[i]), float(frac[i]), 0.0),
-                                               target, w)
+def _direct_pairs(graph: RoadGraph, result: Reach, point: NDArray, edge: NDArray, frac: NDArray
+                  ) -> tuple[NDArray, NDArray, NDArray]:
+    """Points reached from (depart) or reaching (arrive) a source of ``result`` on the same
+    road without passing a node: (point, source, seconds) per pair of entries on one road."""
+    s_point, s_edge, s_frac = result.origins.entries()
+    s_road, s_frac = on_canonical(graph, s_edge, s_frac)
+    road, frac = on_canonical(graph, edge, frac)
+    order = np.argsort(s_road, kind="stable")
+    lo = np.searchsorted(s_road[order], road, side="left")
+    count = np.searchsorted(s_road[order], road, side="right") - lo
+    if not count.any():
+        return _EMPTY_I, _EMPTY_I, _EMPTY_F
+    mine = np.repeat(np.arange(len(road)), count)
+    theirs = order[np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())]
+    start, end = s_frac[theirs], frac[mine]
+    if result.direction is Direction.ARRIVE:
+        start, end = end, start
+    seconds, _ = along_road(graph, road[mine], start, end, result.weights.forward)
+    return point[mine], s_point[theirs], seconds
+
+
+def _direct_to(graph: RoadGraph, candidates: Snapped, target: Snap, w: NDArray
+               ) -> tuple[NDArray, NDArray]:
+    """Seconds and metres from each candidate to the target without leaving a road (inf unless
+    they share a road that may be driven toward the target)."""
+    seconds = np.full(len(candidates), np.inf)
+    metres = np.full(len(candidates), np.inf)
+    point, edge, frac = candidates.entries()
+    road, frac = on_canonical(graph, edge, frac)
+    for t_road, t_frac in _canonical(graph, target):
+        mine = np.flatnonzero(road == t_road)
+        if len(mine):
+            s, m = along_road(graph, road[mine], frac[mine], t_frac, w)
+            better = s < seconds[point[mine]]
+            seconds[point[mine][better]], metres[point[mine][better]] = s[better], m[better]
     return seconds, metres
 
 
-def _candidate_csr(graph: RoadGraph, edge: NDArray, frac: NDArray, w: NDArray):
+def _candidate_csr(graph: RoadGraph, candidates: Snapped, w: NDArray):
     """Candidates grouped by the node each can drive to first, with the time to get there:
-    along its edge to the head, and on a two-way road along the twin to the tail."""
-    nodes, secs, metres, cand = Snapped(edge, frac, np.zeros(len(edge))).ways(graph, w,
-                                                                             leave=True)
+    along each of its roads to the head, and on a two-way road along the twin to the tail."""
+    nodes, secs, metres, cand = candidates.ways(graph, w, leave=True)
     order = np.argsort(nodes, kind="stable")
     indptr = np.zeros(graph.n_nodes + 1, np.int64)
     np.cumsum(np.bincount(nodes, minlength=graph.n_nodes), out=indptr[1:])

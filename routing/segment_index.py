@@ -8,12 +8,13 @@ segment lies in a cell that lists the segment, and every point of a cell in ring
 is exact. Points with no road within ``FAR_M`` get GEOS's own nearest-geometry search (a search
 may instead stop at a given largest distance). The answer equals ``STRtree.query_nearest`` over
 the polylines; on an exact tie (a point nearest to a node several roads share) the road listed
-first wins.
+first wins, and the same scan lists every other road within a tolerance of the nearest distance
+(``near_m``): roads meeting at a node the point lies on, or roads equally near it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -25,6 +26,8 @@ from numpy.typing import NDArray
 CELL_M = 100.0
 #: Beyond this distance (metres) the search hands the point to GEOS's nearest-geometry search.
 FAR_M = 800.0
+#: Most roads kept per point besides the nearest (more meet at no real junction).
+_MAX_NEAR = 32
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class Nearest:
     road: NDArray[np.int64]
     fraction: NDArray[np.float64]
     distance: NDArray[np.float64]
+    #: Other roads within the tolerance of each point's nearest distance: the point they belong
+    #: to (ascending), the road and the fraction along it (empty unless asked for).
+    also_point: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    also_road: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    also_fraction: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 class SegmentIndex:
@@ -60,27 +68,36 @@ class SegmentIndex:
         self._shape, self._cell_start, self._cell_seg = _grid(a, b, self._origin)
 
     def nearest(self, x: NDArray[np.float64], y: NDArray[np.float64],
-                max_distance: float = np.inf) -> Nearest:
+                max_distance: float = np.inf, *, near_m: float = -1.0) -> Nearest:
         """The nearest polyline to each point (x, y in metres); points farther than
-        ``max_distance`` metres from every polyline get road -1 and distance ``inf``."""
+        ``max_distance`` metres from every polyline get road -1 and distance ``inf``. With
+        ``near_m`` >= 0, every other polyline within ``near_m`` metres of the nearest distance
+        is listed too (``Nearest.also_*``; not for points beyond ``FAR_M``)."""
         x = np.ascontiguousarray(np.atleast_1d(x), dtype=np.float64)
         y = np.ascontiguousarray(np.atleast_1d(y), dtype=np.float64)
-        seg, t, distance = _scan(x, y, self._seg, self._seg_road, self._cell_start,
-                                 self._cell_seg, self._origin[0], self._origin[1],
-                                 self._shape[0], self._shape[1], CELL_M,
-                                 float(min(max_distance, FAR_M)))
+        seg, t, distance, also_point, also_seg, also_t = _scan(
+            x, y, self._seg, self._seg_road, self._cell_start, self._cell_seg, self._origin[0],
+            self._origin[1], self._shape[0], self._shape[1], CELL_M,
+            float(min(max_distance, FAR_M)), float(near_m))
         found = seg >= 0
-        safe = np.where(found, seg, 0)
-        road = np.where(found, self._seg_road[safe], -1)
-        length = self._road_len[np.maximum(road, 0)]
-        fraction = np.where(length > 0, (self._along[safe] + t * self._seg_len[safe])
-                            / np.where(length > 0, length, 1.0), 0.0)
+        road, fraction = self._locate(np.where(found, seg, 0), t)
+        road = np.where(found, road, -1)
         far = np.flatnonzero(~found)
         if len(far) and max_distance > FAR_M:
             road[far], fraction[far], distance[far] = self._far(x[far], y[far])
             beyond = distance > max_distance
             road[beyond], distance[beyond] = -1, np.inf
-        return Nearest(road, np.clip(fraction, 0.0, 1.0), distance)
+        also_road, also_fraction = self._locate(also_seg, also_t)
+        return Nearest(road, fraction, distance, also_point, also_road, also_fraction)
+
+    def _locate(self, seg: NDArray[np.int64], t: NDArray[np.float64]
+                ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The road of each segment and the fraction (0..1) of the road at position t on it."""
+        road = self._seg_road[seg]
+        length = self._road_len[road]
+        fraction = np.where(length > 0, (self._along[seg] + t * self._seg_len[seg])
+                            / np.where(length > 0, length, 1.0), 0.0)
+        return road, np.clip(fraction, 0.0, 1.0)
 
     @cached_property
     def _line_tree(self) -> shapely.STRtree:
@@ -133,21 +150,32 @@ def _distance(px, py, seg, s):
 
 
 @njit(cache=True, nogil=True)
-def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m, max_distance):
+def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m, max_distance,
+          near_m):
     """For each point, the nearest segment within ``max_distance`` (-1 if none), the position
     on it and the distance, by scanning grid rings outward and skipping cells farther than the
-    best distance so far."""
+    best distance so far (plus ``near_m``). With ``near_m`` >= 0 also every other road's nearest
+    segment within ``near_m`` of the best distance: (point, segment, position) arrays."""
     n = x.shape[0]
     best_seg = np.full(n, -1, np.int64)
     best_t = np.zeros(n)
     best_d = np.full(n, np.inf)
+    slack = max(near_m, 0.0)
+    near_seg = np.empty(_MAX_NEAR, np.int64)  # candidates of the current point
+    near_t = np.empty(_MAX_NEAR)
+    near_d = np.empty(_MAX_NEAR)
+    out_point = np.empty(16, np.int64)
+    out_seg = np.empty(16, np.int64)
+    out_t = np.empty(16)
+    n_out = 0
     for i in range(n):
         px, py = x[i] - x0, y[i] - y0
         ci, cj = int(np.floor(px / cell_m)), int(np.floor(py / cell_m))
         fx, fy = px - ci * cell_m, py - cj * cell_m  # offset inside the point's own cell
         edge = min(min(fx, cell_m - fx), min(fy, cell_m - fy))  # to its own cell's border
+        n_near = 0
         ring = 0
-        while ring == 0 or (ring - 1) * cell_m + edge <= min(best_d[i], max_distance):
+        while ring == 0 or (ring - 1) * cell_m + edge <= min(best_d[i] + slack, max_distance):
             for dj in range(-ring, ring + 1):
                 row = cj + dj
                 if row < 0 or row >= rows:
@@ -159,7 +187,7 @@ def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m,
                     if col < 0 or col >= cols:
                         continue
                     gap_x = max(max(col * cell_m - px, px - (col + 1) * cell_m), 0.0)
-                    if np.hypot(gap_x, gap_y) > min(best_d[i], max_distance):
+                    if np.hypot(gap_x, gap_y) > min(best_d[i] + slack, max_distance):
                         continue  # the whole cell is farther than the best so far
                     cell = row * cols + col
                     for k in range(cell_start[cell], cell_start[cell + 1]):
@@ -170,7 +198,50 @@ def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m,
                                 seg_road[s] < seg_road[b] or
                                 (seg_road[s] == seg_road[b] and s < b))):
                             best_seg[i], best_t[i], best_d[i] = s, t, d
+                        if near_m >= 0 and d <= best_d[i] + slack:
+                            n_near = _keep_near(near_seg, near_t, near_d, n_near, seg_road,
+                                                s, t, d, best_d[i] + slack)
             ring += 1
         if best_d[i] > max_distance:
             best_seg[i], best_t[i], best_d[i] = -1, 0.0, np.inf
-    return best_seg, best_t, best_d
+            continue
+        for j in range(n_near):
+            s = near_seg[j]
+            if near_d[j] <= best_d[i] + slack and seg_road[s] != seg_road[best_seg[i]]:
+                if n_out == out_seg.shape[0]:
+                    out_point = _grown(out_point)
+                    out_seg = _grown(out_seg)
+                    out_t = _grown(out_t)
+                out_point[n_out], out_seg[n_out], out_t[n_out] = i, s, near_t[j]
+                n_out += 1
+    return best_seg, best_t, best_d, out_point[:n_out], out_seg[:n_out], out_t[:n_out]
+
+
+@njit(cache=True, nogil=True)
+def _keep_near(near_seg, near_t, near_d, n_near, seg_road, s, t, d, bound):
+    """Add segment s (at position t, distance d) to the candidates, one per road (its nearest
+    segment), dropping those beyond ``bound`` when full; returns the new count."""
+    for j in range(n_near):
+        if seg_road[near_seg[j]] == seg_road[s]:
+            if d < near_d[j]:
+                near_seg[j], near_t[j], near_d[j] = s, t, d
+            return n_near
+    if n_near == near_seg.shape[0]:
+        kept = 0
+        for j in range(n_near):
+            if near_d[j] <= bound:
+                near_seg[kept], near_t[kept], near_d[kept] = near_seg[j], near_t[j], near_d[j]
+                kept += 1
+        n_near = kept
+        if n_near == near_seg.shape[0]:
+            return n_near  # more roads than any junction has: the rest are left out
+    near_seg[n_near], near_t[n_near], near_d[n_near] = s, t, d
+    return n_near + 1
+
+
+@njit(cache=True, nogil=True)
+def _grown(values):
+    """``values`` copied into an array twice as long."""
+    out = np.empty(2 * values.shape[0], values.dtype)
+    out[:values.shape[0]] = values
+    return out

@@ -61,6 +61,12 @@ def _clip_wuhan(tmp_path_factory, bbox, name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shanghai() -> Network:
+    """Huangpu, Shanghai, from an OSM XML extract: many one-way streets and elevated roads."""
+    return _import(OSM_DIR / "shanghai_huangpu.osm")
+
+
+@pytest.fixture(scope="session")
 def wuhan_central_source(tmp_path_factory) -> Path:
     """The Wuhan edge table clipped to central Hankou, as a GeoParquet file."""
     return _clip_wuhan(tmp_path_factory, WUHAN_CENTRAL_BBOX, "wuhan_central")

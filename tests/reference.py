@@ -68,3 +68,16 @@ def split_at(network, snaps):
         if twin >= 0:
             split(twin, 1 - snap.fraction, ("p", i))
     return g
+
+
+def unsimplified_graph(path) -> nx.MultiDiGraph:
+    """The drive graph of an OSM file as read, before simplification: every OSM node of the
+    largest strongly connected component, each way segment an edge with its travel time."""
+    import osmnx as ox
+
+    from routing.sources import ImportReport, _add_travel_times, _graph_from_osm
+    from routing.speeds import SpeedModel
+
+    graph = _graph_from_osm(path, ImportReport(str(path)))
+    _add_travel_times(graph, SpeedModel())
+    return ox.truncate.largest_component(graph, strongly=True)
