@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
+import numpy as np
 import psycopg
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
@@ -33,10 +34,10 @@ from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
 from patrol.fleet import routing_positions
 from patrol.inputs import (parse_category, parse_lonlat, parse_minutes, speed_model,
                            tile_layer)
-from routing import (RoadGraph, RoutingError, open_graph, parse_coord_system, reach, snap_point,
-                     snap_points, to_wgs84)
+from routing import (RoadGraph, RoutingError, open_graph, parse_coord_system, reach, snap_many,
+                     snap_point, to_wgs84)
 from routing.baseline import NetworkxRanker
-from routing.search import rank
+from routing.search import rank, times_to
 from settings import Settings
 from zones import api_keys, lookups, queries, unit_store
 from zones.cluster import ClusterError
@@ -378,13 +379,13 @@ def read_hotspot_coverage(hotspot_id: int, engine: EngineDep, config: ConfigDep,
     points = ([(("station", s[0], s[1], s[2]), s[4], s[5]) for s in stations]
               + [(("unit", int(u), str(c), "patrol_car"), x, y) for u, c, x, y in
                  zip(positions.unit_id, positions.callsign, positions.lon, positions.lat)])
-    snaps, _ = snap_points(graph, [p[1] for p in points], [p[2] for p in points],
-                           limit_m=config.snap_limit_m)
-    placed = [(p[0], s) for p, s in zip(points, snaps) if s is not None]
-    top = rank(graph, target, [s for _, s in placed], k=max(len(placed), 1), limit_s=300).top
-    reach_list = [{"type": placed[r.index][0][0], "id": placed[r.index][0][1],
-                   "name": placed[r.index][0][2], "kind": placed[r.index][0][3],
-                   "seconds": round(r.seconds, 1), "ring": ring_of(r.seconds)} for r in top]
+    snapped = snap_many(graph, [p[1] for p in points], [p[2] for p in points],
+                        limit_m=config.snap_limit_m)
+    seconds = times_to(graph, target, snapped, limit_s=300)
+    reach_list = [{"type": points[i][0][0], "id": points[i][0][1], "name": points[i][0][2],
+                   "kind": points[i][0][3], "seconds": round(float(seconds[i]), 1),
+                   "ring": ring_of(float(seconds[i]))}
+                  for i in np.argsort(seconds, kind="stable") if np.isfinite(seconds[i])]
     return {"hotspot": {"id": hotspot_id, "name": name, "category": category, "lon": lon,
                         "lat": lat},
             "rings": {m: [x for x in reach_list if x["ring"] == m] for m in ("1", "3", "5")}}

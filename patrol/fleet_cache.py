@@ -29,10 +29,11 @@ from routing import RoadGraph, Snapped, snap_many
 FEED_COLUMNS = ("id", "revision", "callsign", "kind", "status", "lon", "lat", "fix_at",
                 "home_lon", "home_lat")
 #: Each unit's road positions, worked out when it changes: at its fix and at its home station.
-_SNAP_COLUMNS = ("fix_edge", "fix_fraction", "fix_distance_m", "home_edge", "home_fraction",
-                 "home_distance_m")
+_SNAP_COLUMNS = ("fix_edge", "fix_fraction", "fix_distance_m", "fix_also", "home_edge",
+                 "home_fraction", "home_distance_m", "home_also")
 _DTYPES = {"id": np.int64, "revision": np.int64, "callsign": object, "kind": "U16",
-           "status": "U16", "fix_edge": np.int64, "home_edge": np.int64}  # U16: compared fast
+           "status": "U16", "fix_edge": np.int64, "home_edge": np.int64, "fix_also": object,
+           "home_also": object}  # U16: compared fast; *_also: the further roads at a junction
 
 
 class FleetCache:
@@ -70,15 +71,15 @@ class FleetCache:
         pick = np.flatnonzero((c["status"] == "available") & (c["kind"] == kind))
         fresh = ~np.isnan(c["lon"][pick]) & (now_s - c["fix_at"][pick] <= stale_after_s)
         at = {name: np.where(fresh, c["fix_" + name][pick], c["home_" + name][pick])
-              for name in ("edge", "fraction", "distance_m")}
+              for name in ("edge", "fraction", "distance_m", "also")}
         lon = np.where(fresh, c["lon"][pick], c["home_lon"][pick])
         lat = np.where(fresh, c["lat"][pick], c["home_lat"][pick])
         ids, callsigns = c["id"][pick], c["callsign"][pick]
         placed = ~np.isnan(lon)
         positions = UnitPositions(ids[placed], callsigns[placed], lon[placed], lat[placed],
                                   ~fresh[placed])
-        return positions, Snapped(at["edge"][placed], at["fraction"][placed],
-                                  at["distance_m"][placed])
+        return positions, Snapped.with_also(at["edge"][placed], at["fraction"][placed],
+                                            at["distance_m"][placed], at["also"][placed])
 
     def _replace(self, rows: dict[str, NDArray], changes: dict) -> None:
         self._columns = rows
@@ -116,7 +117,7 @@ def _snapped(changes: dict, graph: RoadGraph, snap_limit_m: float) -> dict[str, 
                                                                       rows["home_lat"])
         snaps = _snap_known(graph, lon, lat, snap_limit_m)
         rows[f"{where}_edge"], rows[f"{where}_fraction"] = snaps.edge, snaps.fraction
-        rows[f"{where}_distance_m"] = snaps.distance_m
+        rows[f"{where}_distance_m"], rows[f"{where}_also"] = snaps.distance_m, snaps.also()
     return rows
 
 
@@ -126,14 +127,19 @@ def _snap_known(graph: RoadGraph, lon: NDArray, lat: NDArray, limit_m: float) ->
     edge = np.full(len(lon), -1, np.int64)
     fraction = np.zeros(len(lon))
     distance = np.full(len(lon), np.inf)
+    also = Snapped(edge, fraction, distance).also()
     if len(known):
         found = snap_many(graph, lon[known], lat[known], limit_m=limit_m)
         edge[known], fraction[known], distance[known] = (found.edge, found.fraction,
                                                          found.distance_m)
-    return Snapped(edge, fraction, distance)
+        also[known] = found.also()
+    return Snapped.with_also(edge, fraction, distance, also)
 
 
 def _empty_columns(n: int) -> dict[str, NDArray]:
-    return {name: (np.full(n, np.nan) if _DTYPES.get(name, np.float64) is np.float64
-                   else np.zeros(n, dtype=_DTYPES[name]))
-            for name in FEED_COLUMNS + _SNAP_COLUMNS}
+    columns = {name: (np.full(n, np.nan) if _DTYPES.get(name, np.float64) is np.float64
+                      else np.zeros(n, dtype=_DTYPES[name]))
+               for name in FEED_COLUMNS + _SNAP_COLUMNS}
+    for name in ("fix_also", "home_also"):
+        columns[name] = Snapped(np.full(n, -1), np.zeros(n), np.full(n, np.inf)).also()
+    return columns

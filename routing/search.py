@@ -220,52 +220,55 @@ def best_source_at(graph: RoadGraph, result: Reach, points: Snapped
     """For each snapped point, the fastest source of ``result`` and its time (-1, inf: none,
     also for points off the network).
 
-    A point is reached through the ends of each road it lies on (plus the part of the road),
-    or directly along the road from a source on the same road; the best of these counts.
+    A point is reached (depart) or left toward the sources (arrive) through the ends of each
+    road it lies on, plus the part of the road, or directly along a road it shares with a
+    source; the best of these counts. Beyond ``result.limit_s`` only the direct ways are seen.
     """
     w = result.weights.forward
-    point, edge, frac = points.entries()
-    twin = graph.edge_twin[edge]
-    has_twin = twin >= 0
-    safe_twin = np.where(has_twin, twin, edge)
-    if result.direction is Direction.DEPART:  # reach the point: through its road's ends
-        ends = (graph.edge_tail[edge], graph.edge_head[edge])
-        parts = (frac * w[edge], (1 - frac) * w[safe_twin])
-    else:  # leave the point toward the sources
-        ends = (graph.edge_head[edge], graph.edge_tail[edge])
-        parts = ((1 - frac) * w[edge], frac * w[safe_twin])
-    second = np.where(has_twin, result.seconds[ends[1]] + parts[1], np.inf)
-    d_point, d_source, d_seconds = _direct_pairs(graph, result, point, edge, frac)
-    seconds = np.concatenate([result.seconds[ends[0]] + parts[0], second, d_seconds])
-    source = np.concatenate([result.source[ends[0]], result.source[ends[1]], d_source])
-    owner = np.concatenate([point, point, d_point])
+    node, seconds, _, owner = points.ways(graph, w, leave=result.direction is Direction.ARRIVE)
+    if result.direction is Direction.DEPART:
+        d_source, d_owner, d_seconds, _ = direct_pairs(graph, result.origins, points, w)
+    else:
+        d_owner, d_source, d_seconds, _ = direct_pairs(graph, points, result.origins, w)
+    seconds = np.concatenate([result.seconds[node] + seconds, d_seconds])
+    source = np.concatenate([result.source[node], d_source])
+    owner = np.concatenate([owner, d_owner])
     best = np.full(len(points), np.inf)
     np.minimum.at(best, owner, seconds)
     best_source = np.full(len(points), -1, np.int64)
-    hit = np.isfinite(seconds) & (seconds == best[owner])
-    best_source[owner[hit][::-1]] = source[hit][::-1]  # ties: the first listed
-    return np.where(np.isfinite(best), best_source, -1).astype(np.int64), best
+    hit = np.flatnonzero(np.isfinite(seconds) & (seconds == best[owner]))[::-1]
+    best_source[owner[hit]] = source[hit]  # written last to first: ties go to the first way
+    return best_source, best
 
 
-def _direct_pairs(graph: RoadGraph, result: Reach, point: NDArray, edge: NDArray, frac: NDArray
-                  ) -> tuple[NDArray, NDArray, NDArray]:
-    """Points reached from (depart) or reaching (arrive) a source of ``result`` on the same
-    road without passing a node: (point, source, seconds) per pair of entries on one road."""
-    s_point, s_edge, s_frac = result.origins.entries()
-    s_road, s_frac = on_canonical(graph, s_edge, s_frac)
-    road, frac = on_canonical(graph, edge, frac)
-    order = np.argsort(s_road, kind="stable")
-    lo = np.searchsorted(s_road[order], road, side="left")
-    count = np.searchsorted(s_road[order], road, side="right") - lo
+def times_to(graph: RoadGraph, target: Snap, points: Snapped, *, limit_s: float,
+             weights: Weights | None = None) -> NDArray[np.float64]:
+    """Drive seconds from every snapped point to ``target`` (inf beyond ``limit_s`` or off the
+    network): one search back from the target, each point taken at its best way
+    (:func:`best_source_at`, as a multi-source search takes places)."""
+    found = reach(graph, target, direction=Direction.ARRIVE, limit_s=limit_s, weights=weights)
+    _, seconds = best_source_at(graph, found, points)
+    return np.where(seconds <= limit_s, seconds, np.inf)
+
+
+def direct_pairs(graph: RoadGraph, start: Snapped, end: Snapped, w: NDArray
+                 ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Pairs of points on one road, the ``start`` one driving to the ``end`` one along it
+    without passing a node: (start point, end point, seconds, metres), one row per pair of
+    entries (one-way roads only forward)."""
+    a_point, a_edge, a_frac = start.entries()
+    b_point, b_edge, b_frac = end.entries()
+    a_road, a_frac = on_canonical(graph, a_edge, a_frac)
+    b_road, b_frac = on_canonical(graph, b_edge, b_frac)
+    order = np.argsort(a_road, kind="stable")
+    lo = np.searchsorted(a_road[order], b_road, side="left")
+    count = np.searchsorted(a_road[order], b_road, side="right") - lo
     if not count.any():
-        return _EMPTY_I, _EMPTY_I, _EMPTY_F
-    mine = np.repeat(np.arange(len(road)), count)
+        return _EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F
+    mine = np.repeat(np.arange(len(b_road)), count)
     theirs = order[np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())]
-    start, end = s_frac[theirs], frac[mine]
-    if result.direction is Direction.ARRIVE:
-        start, end = end, start
-    seconds, _ = along_road(graph, road[mine], start, end, result.weights.forward)
-    return point[mine], s_point[theirs], seconds
+    seconds, metres = along_road(graph, b_road[mine], a_frac[theirs], b_frac[mine], w)
+    return a_point[theirs], b_point[mine], seconds, metres
 
 
 def _direct_to(graph: RoadGraph, candidates: Snapped, target: Snap, w: NDArray
@@ -274,14 +277,9 @@ def _direct_to(graph: RoadGraph, candidates: Snapped, target: Snap, w: NDArray
     they share a road that may be driven toward the target)."""
     seconds = np.full(len(candidates), np.inf)
     metres = np.full(len(candidates), np.inf)
-    point, edge, frac = candidates.entries()
-    road, frac = on_canonical(graph, edge, frac)
-    for t_road, t_frac in _canonical(graph, target):
-        mine = np.flatnonzero(road == t_road)
-        if len(mine):
-            s, m = along_road(graph, road[mine], frac[mine], t_frac, w)
-            better = s < seconds[point[mine]]
-            seconds[point[mine][better]], metres[point[mine][better]] = s[better], m[better]
+    point, _, pair_s, pair_m = direct_pairs(graph, candidates, Snapped.of([target]), w)
+    for i in np.argsort(-pair_s):  # the fastest written last
+        seconds[point[i]], metres[point[i]] = pair_s[i], pair_m[i]
     return seconds, metres
 
 

@@ -205,16 +205,40 @@ class Snapped:
         return (node, share * weights[via], share * graph.edge_metres[via],
                 np.concatenate([index, index[two_way]]))
 
+    def also(self) -> NDArray[np.object_]:
+        """Each point's further entries as a tuple of (edge, fraction) pairs (see
+        :attr:`Snap.also`), one object per point; :meth:`with_also` takes them back."""
+        out = _objects([()] * len(self))
+        for i in np.unique(self.also_point):
+            out[i] = self.snap(int(i)).also
+        return out
+
+    @classmethod
+    def with_also(cls, edge: NDArray, fraction: NDArray, distance_m: NDArray,
+                  also: NDArray[np.object_]) -> Snapped:
+        """Points from per-point arrays and their further entries as given by :meth:`also`."""
+        rows = [(i, e, f) for i in np.flatnonzero([bool(a) for a in also]) for e, f in also[i]]
+        point, more_edge, more_fraction = (np.array(v) for v in zip(*rows)) if rows else (
+            _NO_I, _NO_I, _NO_F)
+        return cls(np.asarray(edge, np.int64), np.asarray(fraction, np.float64),
+                   np.asarray(distance_m, np.float64), point.astype(np.int64),
+                   more_edge.astype(np.int64), more_fraction.astype(np.float64))
+
     @classmethod
     def of(cls, snaps: list[Snap | None]) -> Snapped:
         """The arrays of a list of snaps (None: off the network)."""
-        also = [(i, e, f) for i, s in enumerate(snaps) if s is not None for e, f in s.also]
-        point, edge, fraction = (np.array(v) for v in zip(*also)) if also else (_NO_I, _NO_I,
-                                                                                _NO_F)
-        return cls(np.array([-1 if s is None else s.edge for s in snaps], np.int64),
-                   np.array([0.0 if s is None else s.fraction for s in snaps]),
-                   np.array([np.inf if s is None else s.distance_m for s in snaps]),
-                   point.astype(np.int64), edge.astype(np.int64), fraction.astype(np.float64))
+        also = _objects([() if s is None else s.also for s in snaps])
+        return cls.with_also([-1 if s is None else s.edge for s in snaps],
+                             [0.0 if s is None else s.fraction for s in snaps],
+                             [np.inf if s is None else s.distance_m for s in snaps], also)
+
+
+def _objects(values: list) -> NDArray[np.object_]:
+    """A one-dimensional object array of ``values`` (tuples stay whole)."""
+    out = np.empty(len(values), object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
 
 
 def snap_many(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, *,

@@ -3,7 +3,6 @@
 import csv
 import json
 
-import networkx as nx
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -12,33 +11,16 @@ from cli import main
 from patrol.analysis import hotspots, run_analysis, station_tiers, tier_times
 from patrol.errors import Invalid
 from routing.search import Weights
-from routing.snapping import snap_points
+from reference import times_between_snapped
+from routing.snapping import snap_many
 
 
 def networkx_times(network, stations, places):
-    """Dijkstra from a virtual node joined to every station's departures (OSM ids)."""
-    graph, g = network.graph, network.nx_graph.copy()
-    w = Weights.free_flow(graph).forward
-    snaps, _ = snap_points(graph, [s[2] for s in stations], [s[3] for s in stations])
-    g.add_node("stations")
-    for snap in snaps:
-        if snap is None:
-            continue
-        for node, seconds, _ in snap.departures(graph, w):
-            osmid = int(graph.node_osmid[node])
-            old = g.get_edge_data("stations", osmid)
-            if old is None or min(d["travel_time"] for d in old.values()) > seconds:
-                g.add_edge("stations", osmid, travel_time=seconds)
-    dist = nx.single_source_dijkstra_path_length(g, "stations", weight="travel_time")
-    targets, _ = snap_points(graph, places.lon, places.lat)
-    times = []
-    for t in targets:
-        if t is None:
-            times.append(np.inf)
-            continue
-        times.append(min(dist.get(int(graph.node_osmid[n]), np.inf) + s
-                         for n, s, _ in t.arrivals(graph, w)))
-    return np.array(times)
+    """networkx multi-source search from the stations with every road cut at its points."""
+    graph = network.graph
+    sources = snap_many(graph, [s[2] for s in stations], [s[3] for s in stations])
+    return times_between_snapped(graph, sources, snap_many(graph, places.lon, places.lat),
+                                 weights=Weights.free_flow(graph).forward, cutoff=1e9)
 
 
 def test_tier_times_equal_networkx(city, wuhan_central):

@@ -54,6 +54,7 @@ def assert_follows(cache: FleetCache, engine: sa.Engine, graph) -> None:
                                   want.at_home_station[want_order])
     np.testing.assert_array_equal(snaps.edge[got_order], want_snaps.edge[want_order])
     np.testing.assert_array_equal(snaps.fraction[got_order], want_snaps.fraction[want_order])
+    assert snaps.take(got_order).snaps() == want_snaps.take(want_order).snaps()  # every road
 
 
 def catch_up(cache: FleetCache, url: str, graph) -> dict:
@@ -94,6 +95,18 @@ def test_the_copy_follows_every_kind_of_change(city, wuhan_central, unit_ids):
     changes = catch_up(cache, url, graph)
     assert sorted(changes["id"]) == sorted([moved, off_duty, stale, new_unit])  # only those
     assert_follows(cache, engine, graph)
+
+    # A unit on a junction is on every road that meets there, in the copy too.
+    roads = graph.road_edges
+    junction = int(np.argmax(np.bincount(np.concatenate([graph.edge_tail[roads],
+                                                         graph.edge_head[roads]]))))
+    lon, lat = (float(v) for v in graph.node_lonlat[junction])
+    run(engine, "UPDATE units SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
+                "WHERE id = :id", id=moved, lon=lon, lat=lat)
+    catch_up(cache, url, graph)
+    assert_follows(cache, engine, graph)
+    positions, snaps = cache.available("patrol_car", database_now(engine), STALE_S)
+    assert len(snaps.snap(int(np.flatnonzero(positions.unit_id == moved)[0])).also) >= 2
 
     # Two reads from the same point, applied newest first: the older must not win.
     since = cache.since
