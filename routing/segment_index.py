@@ -99,6 +99,21 @@ class SegmentIndex:
                             / np.where(length > 0, length, 1.0), 0.0)
         return road, np.clip(fraction, 0.0, 1.0)
 
+    def within(self, x: NDArray[np.float64], y: NDArray[np.float64], radius: float,
+               k: int) -> Nearest:
+        """Up to ``k`` nearest polylines within ``radius`` metres of each point (x, y in metres),
+        nearest first, one answer per polyline. Returns (n, k) arrays; empty slots hold road -1
+        and distance ``inf``."""
+        x = np.ascontiguousarray(np.atleast_1d(x), dtype=np.float64)
+        y = np.ascontiguousarray(np.atleast_1d(y), dtype=np.float64)
+        seg, t, distance = _scan_within(x, y, self._seg, self._seg_road, self._cell_start,
+                                        self._cell_seg, self._origin[0], self._origin[1],
+                                        self._shape[0], self._shape[1], CELL_M, float(radius),
+                                        int(k))
+        found = seg >= 0
+        road, fraction = self._locate(np.where(found, seg, 0), t)
+        return Nearest(np.where(found, road, -1), fraction, distance)
+
     @cached_property
     def _line_tree(self) -> shapely.STRtree:
         """GEOS's index over the whole polylines, built when first needed."""
@@ -245,3 +260,51 @@ def _grown(values):
     out = np.empty(2 * values.shape[0], values.dtype)
     out[:values.shape[0]] = values
     return out
+
+
+@njit(cache=True, nogil=True)
+def _scan_within(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m,
+                 radius, k):
+    """For each point, the segments nearest to it of up to ``k`` distinct roads within
+    ``radius`` metres, nearest first: (n, k) arrays of segment (-1: empty), position on it
+    (0..1) and distance (metres)."""
+    n = x.shape[0]
+    out_seg = np.full((n, k), -1, np.int64)
+    out_t = np.zeros((n, k))
+    out_d = np.full((n, k), np.inf)
+    for i in range(n):
+        px, py = x[i] - x0, y[i] - y0
+        c_lo = max(int(np.floor((px - radius) / cell_m)), 0)
+        c_hi = min(int(np.floor((px + radius) / cell_m)), cols - 1)
+        r_lo = max(int(np.floor((py - radius) / cell_m)), 0)
+        r_hi = min(int(np.floor((py + radius) / cell_m)), rows - 1)
+        for row in range(r_lo, r_hi + 1):
+            for col in range(c_lo, c_hi + 1):
+                cell = row * cols + col
+                for j in range(cell_start[cell], cell_start[cell + 1]):
+                    s = cell_seg[j]
+                    t, d = _distance(x[i], y[i], seg, s)
+                    if d <= radius:
+                        _keep(out_seg[i], out_t[i], out_d[i], seg_road, s, t, d)
+    return out_seg, out_t, out_d
+
+
+@njit(cache=True, nogil=True)
+def _keep(top_seg, top_t, top_d, seg_road, s, t, d):
+    """Offer segment s at distance d to a top list sorted by distance, one entry per road."""
+    k = top_seg.shape[0]
+    pos = k
+    for j in range(k):
+        if top_seg[j] >= 0 and seg_road[top_seg[j]] == seg_road[s]:
+            if d >= top_d[j]:
+                return
+            pos = j  # the same road, now nearer: move it up from its old slot
+            break
+    if pos == k:
+        if d >= top_d[k - 1]:
+            return
+        pos = k - 1
+    while pos > 0 and top_d[pos - 1] > d:
+        top_seg[pos], top_t[pos], top_d[pos] = top_seg[pos - 1], top_t[pos - 1], top_d[pos - 1]
+        pos -= 1
+    top_seg[pos], top_t[pos], top_d[pos] = s, t, d

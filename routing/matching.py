@@ -1,0 +1,199 @@
+"""Hidden-Markov map matching of GPS tracks to the compiled road graph (Newson & Krumm 2009).
+
+Each fix gets candidates on the directed road edges within a search radius (both directions of a
+two-way road); the emission score is Gaussian in the distance to the road (``sigma_m``), the
+transition score decays with the difference between the road distance and the straight-line
+distance between consecutive fixes (``beta_m``). The most likely sequence (Viterbi) is
+reconstructed into pieces of driven road, with the gaps between fixes bridged by the shortest
+path. A fix farther than the radius from every road has no candidate and ends the piece, and so
+does a step that no road route can explain within the speed and detour limits: the match breaks
+instead of dragging a piece across. The kernels (numba) are :mod:`routing.matching_kernel` and
+:mod:`routing.matching_trace`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from routing import matching_kernel as kernel
+from routing.matching_trace import trace
+from routing.compiled import RoadGraph
+from routing.errors import RoutingError
+
+#: GPS error (metres) assumed before a track's own error is estimated.
+PRIOR_SIGMA_M = 20.0
+#: Bounds (metres) of the GPS error estimated from a track.
+SIGMA_BOUNDS_M = (4.0, 50.0)
+
+
+@dataclass(frozen=True)
+class MatchedPiece:
+    """One continuous piece of the matched path: WGS-84 vertices, the time (seconds, as given)
+    at each vertex, the fixes (indices) matched onto it and its length along the road (m)."""
+
+    lonlat: NDArray[np.float64]
+    times: NDArray[np.float64]
+    fixes: NDArray[np.int64]
+    length_m: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """The match of one track. Per fix (arrays in input order): the directed edge (-1: not
+    matched), the offset along it from its tail (metres), the distance from fix to road
+    (metres), the matched position (WGS-84 lon/lat, NaN when not matched) and the piece number
+    (-1: not matched); and the pieces of driven road in time order."""
+
+    edge: NDArray[np.int64]
+    offset_m: NDArray[np.float64]
+    distance_m: NDArray[np.float64]
+    lonlat: NDArray[np.float64]
+    piece: NDArray[np.int64]
+    pieces: list[MatchedPiece]
+    sigma_m: float
+
+    @cached_property
+    def matched(self) -> NDArray[np.bool_]:
+        return self.edge >= 0
+
+
+def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLike, *,
+                sigma_m: float | None = None, beta_m: float = 10.0,
+                radius_m: float | None = None, max_candidates: int = 10,
+                max_speed_kph: float = 200.0, route_factor: float = 3.0) -> Match:
+    """Match a track (WGS-84 lon/lat, times in seconds, not decreasing) to ``graph``.
+
+    Parameters
+    ----------
+    sigma_m
+        Standard deviation of the GPS error (metres). By default the track is matched with
+        :data:`PRIOR_SIGMA_M`, the error is estimated from the matched distances as Newson &
+        Krumm do (1.4826 × their median, within :data:`SIGMA_BOUNDS_M`), and the track is
+        matched again if the estimate differs by more than a quarter.
+    beta_m
+        Scale (metres) of the transition score ``-(route - straight) / beta_m``.
+    radius_m
+        Candidate search radius (metres); by default ``max(50, 4 * sigma_m)``. A fix with no
+        road within it is not matched and ends the piece.
+    max_candidates
+        Roads considered per fix (each two-way road gives two directed candidates).
+    max_speed_kph, route_factor
+        A step between fixes may take at most ``min(route_factor * straight, max_speed * dt)``
+        plus twice the radius of road distance; beyond that the piece ends.
+    """
+    x, y, t = _metric_track(graph, lon, lat, times)
+    if min(sigma_m or 1.0, beta_m, radius_m or 1.0, max_candidates, max_speed_kph) <= 0:
+        raise RoutingError("sigma_m, beta_m, radius_m, max_candidates and max_speed_kph must be "
+                           "positive")
+    options = dict(beta_m=beta_m, radius_m=radius_m, k=max_candidates,
+                   max_speed=max_speed_kph / 3.6, route_factor=route_factor)
+    if sigma_m is not None:
+        return _match(graph, x, y, t, sigma_m=sigma_m, **options)
+    match = _match(graph, x, y, t, sigma_m=PRIOR_SIGMA_M, **options)
+    estimate = _estimate_sigma(match)
+    if abs(estimate - PRIOR_SIGMA_M) > 0.25 * PRIOR_SIGMA_M:
+        match = _match(graph, x, y, t, sigma_m=estimate, **options)
+    return match
+
+
+def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: float,
+           beta_m: float, radius_m: float | None, k: int, max_speed: float,
+           route_factor: float) -> Match:
+    radius_m = max(50.0, 4.0 * sigma_m) if radius_m is None else radius_m
+    back_tol = 4.0 * sigma_m
+    cands = _candidates(graph, x, y, radius_m, k)
+    _, _, length = graph.vertex_positions
+    indptr, head, tail = graph.fwd_indptr, graph.edge_head, graph.edge_tail
+    choice, piece = kernel.viterbi(
+        indptr, head, tail, length, x, y, t, *cands, float(sigma_m), float(beta_m),
+        float(route_factor), float(max_speed), 2.0 * radius_m, back_tol)
+    ptr, between = kernel.connect(indptr, head, tail, length, choice, piece, cands[1], cands[2],
+                                  back_tol)
+    return _assemble(graph, t, cands, choice, piece, ptr, between, back_tol, float(sigma_m))
+
+
+def _estimate_sigma(match: Match) -> float:
+    """GPS error (metres): 1.4826 × the median distance from fix to matched road (Newson &
+    Krumm 2009), within :data:`SIGMA_BOUNDS_M`."""
+    near = match.distance_m[match.matched]
+    median = float(np.median(near)) if len(near) else PRIOR_SIGMA_M
+    return float(np.clip(1.4826 * median, *SIGMA_BOUNDS_M))
+
+
+def _metric_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike,
+                  times: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+    lon, lat, t = (np.asarray(v, dtype=np.float64).ravel() for v in (lon, lat, times))
+    if not len(lon) == len(lat) == len(t):
+        raise RoutingError("lon, lat and times must have the same length")
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all() and np.isfinite(t).all()):
+        raise RoutingError("every fix needs a finite lon, lat and time")
+    if np.any(np.diff(t) < 0):
+        raise RoutingError("fix times must not go backwards; clean the track first")
+    x, y = graph.to_metric.transform(lon, lat)
+    return np.asarray(x, np.float64), np.asarray(y, np.float64), t
+
+
+def _candidates(graph: RoadGraph, x: NDArray, y: NDArray, radius_m: float,
+                k: int) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Directed-edge candidates per fix in CSR form: (ptr, edge, offset m, distance m)."""
+    near = graph.road_index.within(x, y, radius_m, k)
+    found = near.road >= 0
+    road = graph.road_edges[np.where(found, near.road, 0)]
+    _, _, length = graph.vertex_positions
+    twin = graph.edge_twin[road]
+    fwd_off = near.fraction * length[road]
+    has_twin = found & (twin >= 0)
+    # Per fix: its forward candidates, then the twin directions.
+    edge = np.concatenate([road, twin], axis=1)
+    off = np.concatenate([fwd_off, length[np.maximum(twin, 0)] - fwd_off], axis=1)
+    dist = np.concatenate([near.distance, near.distance], axis=1)
+    keep = np.concatenate([found, has_twin], axis=1)
+    ptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
+    return (ptr, edge[keep].astype(np.int64), np.clip(off[keep], 0.0, None),
+            dist[keep].astype(np.float64))
+
+
+def _assemble(graph: RoadGraph, t: NDArray, cands, choice, piece, ptr, between, back_tol,
+              sigma_m) -> Match:
+    _, cand_edge, cand_off, cand_dist = cands
+    cum, _, length = graph.vertex_positions
+    vx, vy, vs, vpiece, fix_s = trace(choice, piece, cand_edge, cand_off, ptr, between,
+                                      graph.geom_xy, graph.geom_offsets, cum, length, back_tol)
+    matched = choice >= 0
+    safe = np.where(matched, choice, 0)
+    edge = np.where(matched, cand_edge[safe], -1)
+    offset = np.where(matched, cand_off[safe], np.nan)
+    distance = np.where(matched, cand_dist[safe], np.nan)
+    lonlat = np.full((len(t), 2), np.nan)
+    if matched.any():
+        px, py = _points_on_edges(graph, edge[matched], offset[matched])
+        lonlat[matched] = np.column_stack(graph.to_lonlat.transform(px, py))
+    pieces = []
+    if len(vx):
+        lon, lat = graph.to_lonlat.transform(vx, vy)
+        for p in range(int(piece.max()) + 1):
+            pieces.append(_piece(p, lon, lat, vs, vpiece, fix_s, piece, t))
+    return Match(edge, offset, distance, lonlat, piece, pieces, sigma_m)
+
+
+def _piece(p, lon, lat, vs, vpiece, fix_s, piece, t) -> MatchedPiece:
+    sel = vpiece == p
+    s = vs[sel]
+    keep = np.concatenate([[True], np.diff(s) > 1e-9])  # drop repeated vertices
+    fixes = np.flatnonzero(piece == p)
+    times = np.interp(s[keep], fix_s[fixes], t[fixes])
+    coords = np.column_stack([lon[sel][keep], lat[sel][keep]])
+    return MatchedPiece(coords, times, fixes, float(s[-1]) if len(s) else 0.0)
+
+
+def _points_on_edges(graph: RoadGraph, edge: NDArray,
+                     offset: NDArray) -> tuple[NDArray, NDArray]:
+    """Metric x/y of the points ``offset`` metres along ``edge`` from its tail."""
+    points = shapely.line_interpolate_point(graph.edge_lines[edge], offset)
+    coords = shapely.get_coordinates(points)
+    return coords[:, 0], coords[:, 1]

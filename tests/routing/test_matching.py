@@ -1,0 +1,158 @@
+"""Map matching: candidate search, route distances against networkx, accuracy on tracks with
+known true routes (real Kubicka drives, synthetic Wuhan drives), breaks and gaps."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from matching_support import (KUBICKA, KUBICKA_TRACKS, kubicka_map, kubicka_track, route_share,
+                              synthetic_track)
+from routing import matching_kernel as kernel
+from routing.errors import RoutingError
+from routing.matching import match_track
+
+
+def test_within_lists_the_nearest_roads_in_the_radius_like_shapely(wuhan_central):
+    graph = wuhan_central.graph
+    rng = np.random.default_rng(3)
+    xy = graph.node_xy[rng.integers(graph.n_nodes, size=200)] + rng.normal(0, 40, (200, 2))
+    lines = graph.edge_lines[graph.road_edges]
+    near = graph.road_index.within(xy[:, 0], xy[:, 1], 80.0, 6)
+    for i, (x, y) in enumerate(xy):
+        d = shapely.distance(lines, shapely.Point(x, y))
+        inside = np.flatnonzero(d <= 80.0)
+        expected = inside[np.argsort(d[inside], kind="stable")][:6]
+        got = near.road[i][near.road[i] >= 0]
+        assert np.allclose(np.sort(d[got]), np.sort(d[expected]), atol=1e-6)
+        assert np.allclose(near.distance[i][:len(got)], d[got], atol=1e-6)
+
+
+def test_layer_search_equals_networkx_from_keyed_sources(wuhan_central):
+    """One search from several sources with start keys: each node's least key + distance and
+    the source it comes from, as networkx finds through a virtual source."""
+    network, graph = wuhan_central, wuhan_central.graph
+    _, _, length = graph.vertex_positions
+    rng = np.random.default_rng(5)
+    g = nx.DiGraph()
+    for e in range(graph.n_edges):
+        u, v = int(graph.edge_tail[e]), int(graph.edge_head[e])
+        if not g.has_edge(u, v) or g[u][v]["w"] > length[e]:
+            g.add_edge(u, v, w=float(length[e]))
+    for _ in range(5):
+        src = rng.integers(graph.n_nodes, size=4).astype(np.int32)
+        key = rng.uniform(0, 300, 4)
+        n = graph.n_nodes
+        dist, label = np.full(n, np.inf), np.full(n, -1, np.int64)
+        want = np.zeros(n, np.int64)
+        heap_t, heap_v = np.empty(graph.n_edges + 5), np.empty(graph.n_edges + 5, np.int32)
+        kernel._layer(graph.fwd_indptr, graph.edge_head, length, src, key,
+                      np.arange(4, dtype=np.int64), 1500.0, want, 1, dist, label,
+                      np.empty(n, np.int32), heap_t, heap_v)
+        h = g.copy()
+        for j, s in enumerate(src):
+            h.add_edge(("s", j), int(s), w=float(key[j]))
+            h.add_edge("S", ("s", j), w=0.0)
+        expected = nx.single_source_dijkstra_path_length(h, "S", cutoff=1500.0, weight="w")
+        reached = np.flatnonzero(np.isfinite(dist))
+        assert {int(v) for v in reached} == {v for v in expected if isinstance(v, int)}
+        for v in reached[:200]:
+            assert dist[v] == pytest.approx(expected[int(v)], abs=1e-6)
+            j = label[v]
+            via = key[j] + nx.shortest_path_length(g, int(src[j]), int(v), weight="w")
+            assert via == pytest.approx(dist[v], abs=1e-6)
+    assert network.nx_graph.number_of_edges() >= graph.n_edges
+
+
+def test_gaps_between_fixes_are_bridged_by_shortest_paths(wuhan_central):
+    graph = wuhan_central.graph
+    _, _, length = graph.vertex_positions
+    track = synthetic_track(graph, np.random.default_rng(11), sigma_m=5.0, interval_s=60.0,
+                            min_length_m=2000.0)
+    match = match_track(graph, track.lon, track.lat, track.t, sigma_m=5.0)
+    assert len(match.pieces) == 1
+    g = nx.DiGraph()
+    for e in range(graph.n_edges):
+        g.add_edge(int(graph.edge_tail[e]), int(graph.edge_head[e]), w=float(length[e]))
+    road = 0.0
+    for i in range(1, len(track.t)):
+        ea, eb = match.edge[i - 1], match.edge[i]
+        if ea == eb and match.offset_m[i] >= match.offset_m[i - 1]:
+            road += match.offset_m[i] - match.offset_m[i - 1]
+            continue
+        road += length[ea] - match.offset_m[i - 1] + match.offset_m[i] + nx.shortest_path_length(
+            g, int(graph.edge_head[ea]), int(graph.edge_tail[eb]), weight="w")
+    assert match.pieces[0].length_m == pytest.approx(road, rel=1e-6)
+
+
+@pytest.mark.parametrize("sigma_m", [10.0, 20.0, 30.0])
+@pytest.mark.parametrize("interval_s", [1.0, 10.0, 30.0])
+def test_synthetic_wuhan_tracks_recover_the_true_route(wuhan_central, sigma_m, interval_s):
+    """Wuhan's table has no one-way tags, so both carriageways of a dual road are two-way and
+    only the noise tells them apart: the share within 30 m (the right road) must be near
+    complete, the share within 5 m (the right carriageway) high where the noise is low."""
+    graph = wuhan_central.graph
+    rng = np.random.default_rng(int(sigma_m * 100 + interval_s))
+    road, lane = [], []
+    for _ in range(6):
+        track = synthetic_track(graph, rng, sigma_m=sigma_m, interval_s=interval_s)
+        match = match_track(graph, track.lon, track.lat, track.t)
+        road.append(route_share(graph, track.truth, match, tolerance_m=30.0)[0])
+        lane.append(route_share(graph, track.truth, match, tolerance_m=5.0)[0])
+    assert np.mean(road) >= 0.97
+    assert np.mean(lane) >= (0.9 if sigma_m <= 10 else 0.7)
+
+
+@pytest.mark.skipif(not KUBICKA.is_dir(), reason="the Kubicka data set is not beside the project")
+@pytest.mark.parametrize("interval_s", [1.0, 10.0, 30.0])
+def test_real_kubicka_drives_match_their_true_routes(interval_s):
+    shares = []
+    for tid in KUBICKA_TRACKS:
+        graph, track = kubicka_map(tid), kubicka_track(tid).every(interval_s)
+        match = match_track(graph, track.lon, track.lat, track.t)
+        recall, precision = route_share(graph, track.truth, match)
+        assert recall > 0.9 and precision > 0.9, tid
+        shares.append(recall)
+    assert np.mean(shares) >= (0.97 if interval_s <= 10 else 0.95)
+
+
+def test_a_fix_far_from_every_road_breaks_the_match(wuhan_central):
+    graph = wuhan_central.graph
+    track = synthetic_track(graph, np.random.default_rng(2), sigma_m=5.0, interval_s=5.0)
+    mid = len(track.t) // 2
+    x, y = graph.to_metric.transform(track.lon[mid], track.lat[mid])
+    far = np.array([x, y]) + 3000.0
+    while graph.road_index.nearest(far[:1], far[1:], max_distance=500.0).road[0] >= 0:
+        far += 500.0
+    lon, lat = track.lon.copy(), track.lat.copy()
+    lon[mid], lat[mid] = graph.to_lonlat.transform(*far)
+    match = match_track(graph, lon, lat, track.t, sigma_m=5.0)
+    assert not match.matched[mid] and match.matched.sum() == len(lon) - 1
+    assert [p.fixes.tolist() for p in match.pieces] == [list(range(mid)),
+                                                        list(range(mid + 1, len(lon)))]
+    reach = max(np.hypot(*(np.column_stack(graph.to_metric.transform(*p.lonlat.T)) - far).T).min()
+                for p in match.pieces)
+    assert reach > 2000.0  # no piece was dragged towards the far fix
+
+
+def test_times_along_the_path_run_with_the_fixes(wuhan_central):
+    graph = wuhan_central.graph
+    track = synthetic_track(graph, np.random.default_rng(4), sigma_m=10.0, interval_s=10.0)
+    match = match_track(graph, track.lon, track.lat, track.t)
+    piece = match.pieces[0]
+    assert np.all(np.diff(piece.times) >= 0)
+    assert piece.times[0] == track.t[0] and piece.times[-1] == track.t[-1]
+    assert np.isfinite(match.lonlat).all()
+    assert np.all(match.distance_m <= 4 * match.sigma_m)
+
+
+def test_bad_tracks_are_refused_with_a_sentence(wuhan_central):
+    graph = wuhan_central.graph
+    with pytest.raises(RoutingError, match="backwards"):
+        match_track(graph, [114.27, 114.28], [30.6, 30.6], [10.0, 5.0])
+    with pytest.raises(RoutingError, match="same length"):
+        match_track(graph, [114.27], [30.6, 30.6], [10.0, 5.0])
+    with pytest.raises(RoutingError, match="positive"):
+        match_track(graph, [114.27], [30.6], [0.0], sigma_m=-1.0)
