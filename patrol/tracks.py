@@ -82,7 +82,7 @@ def track_geojson(graph: RoadGraph, matched: MatchedTrack) -> dict:
 
 def _iso(seconds) -> list[str]:
     stamps = pd.to_datetime(np.asarray(seconds, dtype=np.float64), unit="s", utc=True)
-    return [s.isoformat().replace("+00:00", "Z") for s in stamps]
+    return [s.isoformat(timespec="milliseconds").replace("+00:00", "Z") for s in stamps]
 
 
 def _path_feature(number: int, piece) -> dict:
