@@ -37,7 +37,7 @@ from matching_support import (KUBICKA_TRACKS, kubicka_map, kubicka_track, route_
 from routing import SpeedModel, match_track, open_graph  # noqa: E402
 from settings import Settings  # noqa: E402
 
-TRACKS = 20
+TRACKS = int(os.environ.get("BENCH_TRACKS", "20"))
 INTERVALS = (1.0, 10.0, 30.0)
 SIGMAS = (10.0, 20.0, 30.0)
 
@@ -53,6 +53,7 @@ class FastMM:
             network.add_edge(e, int(graph.edge_tail[e]), int(graph.edge_head[e]),
                              [tuple(c) for c in line.tolist()])
         network.finalize()
+        self.network = network  # the matcher refers to it: keep it alive
         started = time.perf_counter()
         self.matcher = fastmm.FastMapMatch(network, fastmm.TransitionMode.SHORTEST,
                                            max_distance_between_candidates=delta_m,

@@ -21,7 +21,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from routing import matching_kernel as kernel
-from routing.matching_trace import trace
+from routing.matching_trace import attach, thin, trace
 from routing.compiled import RoadGraph
 from routing.errors import RoutingError
 
@@ -107,14 +107,16 @@ def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: flo
     radius_m = max(50.0, 4.0 * sigma_m) if radius_m is None else radius_m
     back_tol = 4.0 * sigma_m
     cands = _candidates(graph, x, y, radius_m, k)
+    skip = thin(x, y, cands[0], 2.0 * sigma_m)
     _, _, length = graph.vertex_positions
     indptr, head, tail = graph.fwd_indptr, graph.edge_head, graph.edge_tail
     choice, piece = kernel.viterbi(
-        indptr, head, tail, length, x, y, t, *cands, float(sigma_m), float(beta_m),
+        indptr, head, tail, length, x, y, t, *cands, skip, float(sigma_m), float(beta_m),
         float(route_factor), float(max_speed), 2.0 * radius_m, back_tol)
     ptr, between = kernel.connect(indptr, head, tail, length, choice, piece, cands[1], cands[2],
                                   back_tol)
-    return _assemble(graph, t, cands, choice, piece, ptr, between, back_tol, float(sigma_m))
+    return _assemble(graph, t, cands, skip, choice, piece, ptr, between, back_tol,
+                     float(sigma_m))
 
 
 def _estimate_sigma(match: Match) -> float:
@@ -158,12 +160,13 @@ def _candidates(graph: RoadGraph, x: NDArray, y: NDArray, radius_m: float,
             dist[keep].astype(np.float64))
 
 
-def _assemble(graph: RoadGraph, t: NDArray, cands, choice, piece, ptr, between, back_tol,
+def _assemble(graph: RoadGraph, t: NDArray, cands, skip, choice, piece, ptr, between, back_tol,
               sigma_m) -> Match:
-    _, cand_edge, cand_off, cand_dist = cands
+    cand_ptr, cand_edge, cand_off, cand_dist = cands
     cum, _, length = graph.vertex_positions
     vx, vy, vs, vpiece, fix_s = trace(choice, piece, cand_edge, cand_off, ptr, between,
                                       graph.geom_xy, graph.geom_offsets, cum, length, back_tol)
+    attach(skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist)
     matched = choice >= 0
     safe = np.where(matched, choice, 0)
     edge = np.where(matched, cand_edge[safe], -1)
@@ -186,7 +189,8 @@ def _piece(p, lon, lat, vs, vpiece, fix_s, piece, t) -> MatchedPiece:
     s = vs[sel]
     keep = np.concatenate([[True], np.diff(s) > 1e-9])  # drop repeated vertices
     fixes = np.flatnonzero(piece == p)
-    times = np.interp(s[keep], fix_s[fixes], t[fixes])
+    timed = fixes[fix_s[fixes] >= 0]  # the fixes the path was traced through
+    times = np.interp(s[keep], fix_s[timed], t[timed])
     coords = np.column_stack([lon[sel][keep], lat[sel][keep]])
     return MatchedPiece(coords, times, fixes, float(s[-1]) if len(s) else 0.0)
 

@@ -123,34 +123,58 @@ def _transitions(indptr, head, tail, length, p_lo, p_hi, lo, hi, cand_edge, cand
         src_node[j] = head[cand_edge[a]]
         src_key[j] = length[cand_edge[a]] - cand_off[a] + beta * (best - score[a])
         src_label[j] = a
+    linked = _relax(indptr, head, tail, length, src_node, src_key, src_label, lo, hi, cand_edge,
+                    cand_off, score, back, straight, limit, cap, best, beta, want, dist, label,
+                    touched, heap_t, heap_v)
+    if not linked:  # no best start was near enough: try each start alone, however unlikely
+        for j in range(n_src):
+            a = src_label[j]
+            rest = np.array([length[cand_edge[a]] - cand_off[a]])
+            _relax(indptr, head, tail, length, src_node[j:j + 1], rest, src_label[j:j + 1], lo,
+                   hi, cand_edge, cand_off, score, back, straight, limit, limit, score[a], beta,
+                   want, dist, label, touched, heap_t, heap_v)
+    for b in range(lo, hi):
+        for a in range(p_lo, p_hi):  # forward (or a little back) on the same edge
+            if cand_edge[a] == cand_edge[b] and cand_off[b] >= cand_off[a] - back_tol:
+                s = score[a] - (max(cand_off[b] - cand_off[a], 0.0) - straight) / beta
+                if s > score[b]:
+                    score[b], back[b] = s, a
+
+
+@njit(cache=True, nogil=True)
+def _relax(indptr, head, tail, length, src_node, src_key, src_label, lo, hi, cand_edge, cand_off,
+           score, back, straight, limit, cap, best, beta, want, dist, label, touched, heap_t,
+           heap_v):
+    """One search from the given starts; improves the scores of candidates ``lo:hi`` reached
+    within ``limit`` metres of road. Returns whether any was."""
     for b in range(lo, hi):
         want[tail[cand_edge[b]]] += 1
     n_t = _layer(indptr, head, length, src_node, src_key, src_label, cap, want, hi - lo, dist,
                  label, touched, heap_t, heap_v)
+    linked = False
     for b in range(lo, hi):
         v = tail[cand_edge[b]]
         want[v] = 0
         if dist[v] < np.inf:
             a = label[v]
             r = dist[v] - beta * (best - score[a]) + cand_off[b]
-            if r <= limit:
-                score[b], back[b] = score[a] - (r - straight) / beta, a
-        for a in range(p_lo, p_hi):  # forward (or a little back) on the same edge
-            if cand_edge[a] == cand_edge[b] and cand_off[b] >= cand_off[a] - back_tol:
-                s = score[a] - (max(cand_off[b] - cand_off[a], 0.0) - straight) / beta
-                if s > score[b]:
-                    score[b], back[b] = s, a
+            s = score[a] - (r - straight) / beta
+            if r <= limit and s > score[b]:
+                score[b], back[b] = s, a
+                linked = True
     _reset(dist, touched, n_t)
+    return linked
 
 
 @njit(cache=True, nogil=True)
 def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_off, cand_dist,
-            sigma, beta, route_factor, max_speed, slack, back_tol):
+            skip, sigma, beta, route_factor, max_speed, slack, back_tol):
     """Most likely candidate per fix, cut into pieces where no transition is possible.
 
     Returns ``(choice, piece)``: for each fix the chosen candidate (index into ``cand_*``, -1 for a
-    fix without candidates) and its piece number (-1 likewise). A transition is possible when the
-    road distance is at most ``min(route_factor * straight, max_speed * dt) + slack`` metres.
+    fix without candidates or with ``skip`` set) and its piece number (-1 likewise). A
+    transition is possible when the road distance is at most
+    ``min(route_factor * straight, max_speed * dt) + slack`` metres.
     """
     n = fx.shape[0]
     n_nodes = indptr.shape[0] - 1
@@ -170,6 +194,8 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
     prev = -1
     for i in range(n):
         lo, hi = cand_ptr[i], cand_ptr[i + 1]
+        if skip[i]:
+            continue
         if hi == lo:
             prev = -1  # a fix far from every road ends the piece
             continue
@@ -195,7 +221,7 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
     i = n - 1
     while i >= 0:
         lo, hi = cand_ptr[i], cand_ptr[i + 1]
-        if hi == lo:
+        if hi == lo or skip[i]:
             i -= 1
             continue
         best = lo
@@ -210,7 +236,7 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
                 break
             c = back[c]
             i -= 1
-            while cand_ptr[i + 1] == cand_ptr[i]:
+            while skip[i]:
                 i -= 1
         n_piece += 1
         i -= 1

@@ -1,5 +1,6 @@
-"""The matched path as polyline vertices (numba): from each fix's chosen edge position through
-the edges between fixes, with the distance along the path at every vertex and every fix."""
+"""The matched path (numba): which fixes the hidden-Markov model needs, the path as polyline
+vertices from each matched fix's edge position through the edges between fixes (with the
+distance along the path at every vertex and fix), and the road positions of the other fixes."""
 
 from __future__ import annotations
 
@@ -79,3 +80,45 @@ def trace(choice, piece, cand_edge, cand_off, ptr, edges, geom_xy, geom_off, cum
         cur_e, cur_off, prev = e, off, i
         fix_s[i] = s
     return vx[:n_v], vy[:n_v], vs[:n_v], vpiece[:n_v], fix_s
+
+
+@njit(cache=True, nogil=True)
+def thin(fx, fy, cand_ptr, min_step):
+    """Fixes to leave out of the hidden-Markov model: those within ``min_step`` metres of the
+    last fix kept (Newson & Krumm: at 1 Hz such a step is mostly noise). The first and last
+    fix, and fixes without candidates and their successors, are always kept."""
+    n = fx.shape[0]
+    skip = np.zeros(n, np.bool_)
+    last = -1
+    for i in range(n):
+        if cand_ptr[i + 1] == cand_ptr[i]:
+            last = -1
+        elif last >= 0 and i < n - 1 and np.hypot(fx[i] - fx[last], fy[i] - fy[last]) < min_step:
+            skip[i] = True
+        else:
+            last = i
+    return skip
+
+
+@njit(cache=True, nogil=True)
+def attach(skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist):
+    """Give each skipped fix between two matched fixes of one piece its nearest candidate on the
+    path between them (their edges and the edges between), in place; others stay unmatched."""
+    prev = -1
+    for i in range(skip.shape[0]):
+        if skip[i]:
+            continue
+        if choice[i] >= 0 and prev >= 0 and piece[prev] == piece[i]:
+            ea, eb = cand_edge[choice[prev]], cand_edge[choice[i]]
+            for j in range(prev + 1, i):
+                best = -1
+                for c in range(cand_ptr[j], cand_ptr[j + 1]):
+                    e = cand_edge[c]
+                    on_path = e == ea or e == eb
+                    for k in range(ptr[i], ptr[i + 1]):
+                        on_path = on_path or between[k] == e
+                    if on_path and (best < 0 or cand_dist[c] < cand_dist[best]):
+                        best = c
+                if best >= 0:
+                    choice[j], piece[j] = best, piece[i]
+        prev = i if choice[i] >= 0 else -1
