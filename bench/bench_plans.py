@@ -29,7 +29,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli import WUHAN_FILES, _load_one  # noqa: E402
+from cli.load import WUHAN_FILES  # noqa: E402
 from patrol.plan_solver import DEFAULT_TIME_S, solve_loops  # noqa: E402
 from patrol.planning import plan_all, plan_zone  # noqa: E402
 from patrol.plans import loop_problem  # noqa: E402
@@ -37,7 +37,7 @@ from routing import SpeedModel, open_graph  # noqa: E402
 from settings import DATA_DIR, Settings  # noqa: E402
 from zones import plan_store, targets  # noqa: E402
 from zones.cluster import temporary_cluster  # noqa: E402
-from zones.loading import load_generated_grid  # noqa: E402
+from zones.loading import load_generated_grid, load_hotspots, load_stations  # noqa: E402
 from zones.migrate import upgrade  # noqa: E402
 
 
@@ -123,7 +123,11 @@ def load_city(url: str, graph) -> None:
     upgrade(url)
     engine = sa.create_engine(url)
     for name, kind, category in WUHAN_FILES:
-        _load_one(engine, kind, DATA_DIR / "poi" / name, "gcj02", category)
+        path = DATA_DIR / "poi" / name
+        if kind == "stations":
+            load_stations(engine, path, crs="gcj02")
+        else:
+            load_hotspots(engine, path, category=category, crs="gcj02")
     load_generated_grid(engine, graph)
     added = targets.targets_from_hotspots(engine)
     print(f"targets generated from hotspots: {added}")

@@ -19,7 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     fleet_create.add_argument("--count", type=int, default=500)
     fleet_create.set_defaults(handler=cmd_fleet_create)
     fleet_sim = fleet_commands.add_parser("simulate", parents=[network],
-                                          help="move the simulated cars and report them to the API")
+                                          help="move the simulated cars (round their patrol "
+                                          "loops, if given one) and report them to the API")
     fleet_sim.add_argument("--api", default="http://127.0.0.1:8000", help="the API's base URL")
     fleet_sim.add_argument("--key", required=True, help="a dispatcher or admin API key")
     fleet_sim.add_argument("--interval", type=float, default=5.0, help="seconds between reports")
@@ -47,9 +48,14 @@ def cmd_fleet_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
     from patrol.simulator import simulate
 
+    from zones.plan_store import unit_loops
+
     graph = graph_of(args, settings)
+    with database(settings) as engine, engine.connect() as conn:
+        loops = unit_loops(conn)  # the units given a patrol loop drive it
     try:
-        simulate(args.api, args.key, graph, interval_s=args.interval, ticks=args.ticks)
+        simulate(args.api, args.key, graph, interval_s=args.interval, ticks=args.ticks,
+                 loops=loops)
     except httpx.HTTPStatusError as exc:
         raise Invalid(f"the API refused the fleet's report: {exc.response.status_code} "
                       f"{exc.response.text}") from None

@@ -24,7 +24,8 @@ WUHAN_FILES = (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``load wuhan``, ``load stations``, ``load hotspots`` and ``load zones``."""
+    """Add ``load wuhan``, ``load stations``, ``load hotspots``, ``load zones`` and
+    ``load targets``."""
     load = commands.add_parser("load", help="load stations and hotspots into the database")
     load_commands = load.add_subparsers(dest="load_command", required=True)
     wuhan = load_commands.add_parser("wuhan", parents=[network_arguments()], help="the Wuhan "
@@ -53,6 +54,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     boundaries.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09")
     boundaries.set_defaults(handler=cmd_load_files, kind="zones")
 
+    targets = load_commands.add_parser("targets", help="must-patrol points, lines and areas "
+                                       "(必巡点/线/区) of the patrol zones, from files or from "
+                                       "the zones' hotspots")
+    targets.add_argument("files", type=Path, nargs="*", help="GeoJSON, GeoPackage or shapefiles "
+                         "with a 'name' column (optional: zone_id, dwell_s, weight, two_way, id)")
+    targets.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09")
+    targets.add_argument("--from-hotspots", action="store_true", help="a point target at every "
+                         "三圈 hotspot and metro station, in the zone that contains it")
+    targets.add_argument("--zone", type=int, help="with --from-hotspots: only this zone")
+    targets.set_defaults(handler=cmd_load_targets)
+
 
 def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
     """The demo stations and hotspots (GCJ-02 files), then H3 grid cells and patrol zones."""
@@ -78,13 +90,32 @@ def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_load_targets(args: argparse.Namespace, settings: Settings) -> int:
+    """Targets from each file, or generated from the hotspots of every zone (or of --zone)."""
+    from patrol.errors import Invalid
+    from zones.targets import targets_from_hotspots
+
+    if bool(args.files) == args.from_hotspots:
+        raise Invalid("give target files or --from-hotspots (one of them)")
+    with database(settings) as engine:
+        if args.from_hotspots:
+            added = targets_from_hotspots(engine, zone_id=args.zone)
+            print(f"targets from hotspots: {added} added")
+        for path in args.files:
+            _load_file(engine, path, kind="targets", crs=args.crs, settings=settings)
+    return 0
+
+
 def _load_file(engine, path: Path, *, kind: str, crs: str, settings: Settings,
                category: str | None = None, level: str | None = None) -> None:
     """Load one file and print its report: a summary line, then each problem on stderr."""
     from zones.boundary_loading import load_boundaries
     from zones.loading import load_hotspots, load_stations
+    from zones.targets import load_targets
 
-    if kind == "stations":
+    if kind == "targets":
+        report = load_targets(engine, path, crs=crs)
+    elif kind == "stations":
         report = load_stations(engine, path, crs=crs, tiers=settings.station_tiers)
     elif kind == "hotspots":
         report = load_hotspots(engine, path, category=category, crs=crs)

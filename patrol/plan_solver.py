@@ -17,8 +17,8 @@ from pyvrp import Model, Solution
 from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
 #: Solver budget per problem: wall-clock seconds, and iterations without improvement.
-DEFAULT_TIME_S = 0.5
-DEFAULT_PATIENCE = 2000
+DEFAULT_TIME_S = 1.0
+DEFAULT_PATIENCE = 500
 #: Objective scales: a loop costs FIXED_LOOPS loop lengths of driving; the lightest target is
 #: worth PRIZE_LOOPS times a loop and its driving. They stay far below the solver's penalty for
 #: an overlong loop (up to 1e5 per unit of excess), so that the search keeps to feasible loops.

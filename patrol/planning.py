@@ -60,3 +60,14 @@ def stored_plan(engine: sa.Engine, zone_id: int) -> dict:
                 raise NotFound(f"no patrol zone {zone_id}")
             raise NotFound(f"patrol zone {zone_id} has no stored plan; compute one first")
     return plan
+
+
+def merge_plans(plans: list[dict]) -> dict:
+    """Plans of several zones as one FeatureCollection; each unreachable or left-out target
+    names its zone."""
+    return {"type": "FeatureCollection",
+            "features": [f for plan in plans for f in plan["features"]],
+            "unreachable": [{"zone_id": p["zone_id"], **t} for p in plans
+                            for t in p["unreachable"]],
+            "left_out": [{"zone_id": p["zone_id"], **t} for p in plans for t in p["left_out"]],
+            "zones": [p["zone_id"] for p in plans]}
