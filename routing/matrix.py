@@ -31,7 +31,7 @@ class DriveTimes:
         if not np.isfinite(self.seconds[i, j]):
             raise ValueError(f"point {j} is not reached from point {i} within the limit")
         column = self.columns[j]
-        if i == j:
+        if i == j or self.seconds[i, j] == 0:  # the same place
             return np.array([column.target.lonlat(column.graph)])
         lonlat = column.route(i)
         keep = np.ones(len(lonlat), bool)

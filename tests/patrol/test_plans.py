@@ -171,6 +171,16 @@ def test_lines_and_areas_are_driven_through(wuhan_central):
     assert loop.duration_s > 2 * 0.9 * one_way_time + 90  # there and back, plus the dwells
 
 
+def test_targets_at_one_place_share_a_stop_time(wuhan_central):
+    gate = shapely.Point(114.28, 30.595)
+    targets = [Target(1, 1, "point", "gate", 60, 1.0, True, gate),
+               Target(2, 1, "point", "same gate", 30, 1.0, True, gate)]
+    plan = plan_loops(wuhan_central.graph, STATION, targets, zone_id=1, loop_seconds=900)
+    (loop,) = plan.loops
+    first, second = loop.stops
+    assert second.arrive_s == pytest.approx(first.arrive_s + (60 if first.target_id == 1 else 30))
+
+
 @pytest.mark.parametrize("loop_seconds", [0, -60, float("nan")])
 def test_loop_time_must_be_positive(wuhan_central, loop_seconds):
     with pytest.raises(Invalid, match="loop time must be positive"):
