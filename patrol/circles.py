@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
+from patrol.errors import Conflict, NotFound
 from routing import CoordSystem, Direction, RoadGraph, Weights, reach, rings, snap_point, to_wgs84
 from routing.circles import rings_geojson
+from zones import lookups, unit_store
 
 
 @dataclass(frozen=True)
@@ -49,4 +53,38 @@ def circles_around(graph: RoadGraph, lon: float, lat: float, *, minutes: list[fl
                         "wgs84": [round(wgs_lon, 7), round(wgs_lat, 7)],
                         "snapped": [round(snapped_lon, 7), round(snapped_lat, 7)],
                         "snap_distance_m": round(origin.distance_m, 1)}
+    return result
+
+
+def station_circles(engine: sa.Engine, graph: RoadGraph, station_id: int, *,
+                    minutes: list[float], direction: Direction | str,
+                    options: CircleOptions) -> dict:
+    """:func:`circles_around` a station, with ``station`` (id, name); raises
+    :class:`~patrol.errors.NotFound` for an unknown station."""
+    with engine.connect() as conn:
+        found = lookups.station_point(conn, station_id)
+    if found is None:
+        raise NotFound(f"no station {station_id}")
+    name, lon, lat = found
+    result = circles_around(graph, lon, lat, minutes=minutes, direction=direction,
+                            options=options)
+    result["station"] = {"id": station_id, "name": name}
+    return result
+
+
+def unit_circles(engine: sa.Engine, graph: RoadGraph, unit_id: int, *, minutes: list[float],
+                 options: CircleOptions) -> dict:
+    """:func:`circles_around` a unit's last reported position (depart), with ``unit`` (id,
+    callsign, position_at); raises :class:`~patrol.errors.NotFound` for an unknown unit and
+    :class:`~patrol.errors.Conflict` for a unit that has reported no position."""
+    with engine.connect() as conn:
+        unit = unit_store.unit(conn, unit_id)
+    if unit is None:
+        raise NotFound(f"no unit {unit_id}")
+    if unit["lon"] is None:
+        raise Conflict(f"unit {unit_id} has reported no position yet")
+    result = circles_around(graph, unit["lon"], unit["lat"], minutes=minutes,
+                            direction=Direction.DEPART, options=options)
+    result["unit"] = {"id": unit_id, "callsign": unit["callsign"],
+                      "position_at": unit["position_at"]}
     return result

@@ -16,7 +16,8 @@ from patrol.dispatch import Candidate, Decision, DispatchPolicy, decide, ring_of
 from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
 from patrol.fleet import UnitPositions
 from patrol.fleet_cache import FleetCache
-from routing import RoadGraph, Snap, Snapped, snap_point, snap_points, to_wgs84
+from routing import (RoadGraph, Snap, Snapped, parse_coord_system, snap_point, snap_points,
+                     to_wgs84)
 from routing.search import Ranking, rank
 from zones import alarm_store, incident_store, unit_store
 from zones.database import LoopPool
@@ -65,7 +66,7 @@ async def receive_incident(pool: LoopPool, config: DispatchConfig, *, lon: float
         row, changes = await alarm_store.receive(
             conn, since=since, category=category, priority=priority,
             description=description, lon=lon_w, lat=lat_w, road_lon=road_lon,
-            road_lat=road_lat, input_crs=str(crs), unit_kind=unit_kind)
+            road_lat=road_lat, input_crs=parse_coord_system(crs).value, unit_kind=unit_kind)
         try:
             positions, unit_snaps = await _available_units(conn, config, since, changes,
                                                            unit_kind, row["received_at"])

@@ -82,7 +82,7 @@ class SegmentIndex:
         found = seg >= 0
         road, fraction = self._locate(np.where(found, seg, 0), t)
         road = np.where(found, road, -1)
-        far = np.flatnonzero(~found)
+        far = np.flatnonzero(~found & np.isfinite(x) & np.isfinite(y))  # GEOS skips the rest
         if len(far) and max_distance > FAR_M:
             road[far], fraction[far], distance[far] = self._far(x[far], y[far])
             beyond = distance > max_distance
@@ -185,6 +185,10 @@ def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m,
     n_out = 0
     for i in range(n):
         px, py = x[i] - x0, y[i] - y0
+        if not (-max_distance <= px <= cols * cell_m + max_distance
+                and -max_distance <= py <= rows * cell_m + max_distance):
+            continue  # beyond the grid by more than max_distance, or not finite (far outside
+            # the projection's domain): no segment is near, and the scan would never end
         ci, cj = int(np.floor(px / cell_m)), int(np.floor(py / cell_m))
         fx, fy = px - ci * cell_m, py - cj * cell_m  # offset inside the point's own cell
         edge = min(min(fx, cell_m - fx), min(fy, cell_m - fy))  # to its own cell's border

@@ -1,0 +1,113 @@
+"""The app factory: the road graph, the database pools and the caches are loaded once in the
+lifespan; the routers, the error answers and the body limit are wired here."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.errors import FieldError, Problem, add_error_handlers
+from api.middleware import BodyLimit
+from api.routers import circles, health, incidents, maps, units
+from patrol import service
+from patrol.circles import CircleOptions
+from patrol.coverage import CoverageMaps
+from patrol.dispatch import DispatchPolicy
+from patrol.inputs import speed_model, tile_layer
+from routing import RoadGraph, open_graph, reach, snap_point
+from routing.baseline import NetworkxRanker
+from routing.search import rank
+from settings import Settings
+from zones.database import loop_pool, service_engine
+
+#: Seconds the coverage map's gathered data is kept per zone and category.
+MAP_CACHE_SECONDS = 600.0
+#: How long a request on the thread pool may hold the interpreter while the event loop waits
+#: (Python's default is 5 ms): every step of an alarm on the loop could wait that long behind a
+#: long request on a thread (a batch of positions, a map), and an alarm takes dozens of steps.
+SWITCH_INTERVAL_S = 0.0005
+
+DESCRIPTION = """Patrol and rapid-response dispatch over a city's road network.
+
+Every request but `/health` carries an API key (header `X-API-Key`) whose role decides what it
+may do: dispatcher (incidents, units), planner (reading, circles, maps), admin (everything).
+Every error answer is an RFC 9457 problem (`application/problem+json`)."""
+
+
+def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = None) -> FastAPI:
+    """Build the app from ``settings`` (default: the environment); ``graph`` lets a test pass a
+    graph it already holds."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        road_graph = graph or open_graph(settings.graph, speed_model(settings.speed_config),
+                                         settings.cache_dir)
+        _warm_up(road_graph)
+        engine = service_engine(settings)
+        app.state.loop_pool = loop_pool(settings)
+        await app.state.loop_pool.open()
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.keys = {}
+        app.state.circle_options = CircleOptions.of(settings)
+        app.state.coverage_maps = CoverageMaps(
+            engine, road_graph, options=app.state.circle_options,
+            tiles=tile_layer(settings.map_tiles), attribution=settings.map_attribution,
+            keep_s=MAP_CACHE_SECONDS)
+        app.state.config = service.DispatchConfig(
+            graph=road_graph,
+            policy=DispatchPolicy(auto_dispatch_level=settings.auto_dispatch_level,
+                                  candidates=settings.dispatch_candidates),
+            stale_after_s=settings.stale_position_s, snap_limit_m=settings.snap_limit_m,
+            baseline=NetworkxRanker(road_graph) if settings.ranking == "networkx" else None)
+        _freeze_start_up_objects()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        yield
+        await app.state.loop_pool.close()
+        engine.dispose()
+
+    app = FastAPI(title="Patrol and rapid-response dispatch", version="0.1.0", lifespan=lifespan,
+                  description=DESCRIPTION)
+    add_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.state.methods = []  # (path pattern, methods): the Allow header of a 405
+    for module in (incidents, units, circles, maps, health):
+        app.include_router(module.router)
+        app.state.methods += [(r.path_regex, r.methods) for r in module.router.routes]
+    app.openapi = lambda: _openapi(app)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The document, with the problem-details schema every error answer refers to."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in (FieldError, Problem):
+            schemas[model.__name__] = model.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _warm_up(graph: RoadGraph) -> None:
+    """Load the compiled kernels (numba) and the spatial index before the first alarm arrives."""
+    e = int(graph.road_edges[0])
+    lon, lat = (float(v) for v in graph.node_lonlat[graph.edge_tail[e]])
+    point = snap_point(graph, lon, lat)
+    reach(graph, point, direction="arrive", limit_s=60)
+    rank(graph, point, [point, point], k=1)
+
+
+def _freeze_start_up_objects() -> None:
+    """Leave everything loaded so far (graph, modules, compiled kernels: some 300 000 objects)
+    out of Python's garbage collections: a full collection over them took 150 ms, an alarm
+    stalled behind it. Requests' own objects are still collected."""
+    gc.collect()
+    gc.freeze()

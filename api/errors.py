@@ -1,0 +1,127 @@
+"""Every error answer in one place and one shape: RFC 9457 problem details
+(``application/problem+json``: type, title, status, detail, and for bad input the ``errors``
+per field). Domain errors map to status codes here: bad input 422, unknown ids 404, illegal
+transitions 409, a missing or unknown key 401, the wrong role 403, an oversized body 413, and a
+database that cannot be reached 503."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import psycopg
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
+from routing import RoutingError
+from zones.cluster import ClusterError
+
+PROBLEM_TYPE = "application/problem+json"
+DATABASE_DOWN = ("the database is unavailable; the request was not carried out. "
+                 "Try again shortly")
+
+
+class Unauthorized(Exception):
+    """No API key, or one that is unknown or revoked (401)."""
+
+
+class Forbidden(Exception):
+    """The key's role may not do this (403)."""
+
+
+class FieldError(BaseModel):
+    """One refused input: where it is (``loc``: "body", "query", "path" then the field names)
+    and why."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457 problem details)."""
+
+    type: str = Field("about:blank", description="always about:blank: the status says it")
+    title: str = Field(description="the status's phrase, e.g. Not Found")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what was wrong, in one or more sentences")
+    errors: list[FieldError] | None = Field(None, description="each refused input (422)")
+
+
+#: What each documented status means, for the OpenAPI document.
+MEANING = {
+    400: "The body is not JSON.",
+    401: "No X-API-Key header, or an unknown or revoked key.",
+    403: "The key's role may not do this.",
+    404: "No such resource.",
+    405: "The path does not take this method.",
+    409: "Not allowed in the current state.",
+    413: "The request body is over the size limit.",
+    422: "Bad input: a value outside the document, or one the domain cannot accept (a point "
+         "too far from every road, a time in the future).",
+    503: "The database cannot be reached; nothing was done (or, for an alarm, the incident was "
+         "stored and stays open).",
+}
+
+
+def errors(*statuses: int) -> dict[int, dict]:
+    """The ``responses`` of a route that may answer ``statuses``, each a :class:`Problem`."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {status: {"description": MEANING[status], "content": {PROBLEM_TYPE: {"schema": schema}}}
+            for status in statuses}
+
+
+def problem(status: int, detail: str, *, field_errors: list[dict] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem-details answer for ``status``."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
+            "detail": detail}
+    if field_errors is not None:
+        body["errors"] = field_errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Answer every domain, validation, routing and database error as a :class:`Problem`."""
+    status_of = ((RoutingError, 422), (Invalid, 422), (NotFound, 404), (Conflict, 409),
+                 (Unauthorized, 401), (Forbidden, 403), (StoredButNotDispatched, 503))
+    for error, status in status_of:
+        app.add_exception_handler(error, lambda request, exc, s=status: problem(s, str(exc)))
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    for error in (sa.exc.DBAPIError, sa.exc.TimeoutError, ClusterError, psycopg.OperationalError):
+        app.add_exception_handler(error, _database_error)
+
+
+def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each refused input. The inputs themselves are not echoed: one may not be
+    representable in JSON (NaN) and the caller has them."""
+    found = [{"loc": [str(p) if not isinstance(p, int) else p for p in e["loc"]],
+              "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    detail = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or e['loc'][0]}: {e['msg']}"
+                       for e in found)
+    return problem(422, detail or "invalid request", field_errors=found)
+
+
+def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Routing and framework errors (404 unknown path, 405, 400 unreadable body, 413). A 405
+    lists every method the path takes (the framework names one route's methods only)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        path = request.scope["path"]
+        allowed = {method for pattern, methods in request.app.state.methods
+                   if pattern.fullmatch(path) for method in methods}
+        headers["Allow"] = ", ".join(sorted(allowed))
+    return problem(exc.status_code, str(exc.detail), headers=headers)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError, ClusterError,
+                        psycopg.OperationalError)) or (
+            isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated):
+        return problem(503, DATABASE_DOWN)
+    raise exc

@@ -1,0 +1,71 @@
+"""Incidents: the alarm, their list and lifecycle, and a dispatcher's override."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import ConfigDep, Dispatcher, EngineDep, LoopPoolDep, Reader
+from api.encoding import encoded
+from api.errors import errors
+from api.inputs import INT32_MAX, IdPath, Moment
+from api.schemas.incidents import (AssignUnit, IncidentCreate, IncidentCreated, IncidentDetail,
+                                   IncidentPublic, IncidentStatusChoice)
+from patrol import service
+
+router = APIRouter(prefix="/incidents", tags=["incidents"],
+                   responses=errors(401, 403, 422, 503))
+BODY_ERRORS = errors(400, 413)
+
+
+@router.post("", status_code=201, response_model=IncidentCreated, responses=BODY_ERRORS)
+async def create_incident(body: IncidentCreate, pool: LoopPoolDep, config: ConfigDep,
+                          caller: Dispatcher) -> Response:
+    """Receive an incident: locate its grid, zone and station, rank units by drive time, and
+    dispatch the fastest (priority at or above the auto-dispatch level) or recommend it.
+    A 503 after the incident was stored says so: it stays open for a dispatcher."""
+    view = await service.receive_incident(pool, config, requested_by=caller.label,
+                                          **body.model_dump())
+    return encoded(view, 201)  # pre-encoded: the alarm path skips validating its own reply
+
+
+@router.get("", response_model=list[IncidentPublic])
+def read_incidents(engine: EngineDep, config: ConfigDep, caller: Reader,
+                   status: IncidentStatusChoice | None = None,
+                   zone_id: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
+                   since: Moment | None = None, until: Moment | None = None,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+    """Incidents, newest first; by status, patrol zone and receipt time [since, until)."""
+    return service.list_incidents(engine, config, status=status, zone_id=zone_id, since=since,
+                                  until=until, limit=limit)
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail, responses=errors(404))
+def read_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
+                  caller: Reader) -> dict:
+    """One incident with its audited decisions."""
+    return service.get_incident(engine, config, incident_id)
+
+
+@router.post("/{incident_id}/assign", response_model=IncidentPublic,
+             responses={**errors(404, 409), **BODY_ERRORS})
+def assign_incident(incident_id: IdPath, body: AssignUnit, engine: EngineDep,
+                    config: ConfigDep, caller: Dispatcher) -> dict:
+    """Give an available unit to an open or dispatched incident (releasing any it had)."""
+    return service.assign_unit(engine, config, incident_id, body.unit_id, caller.label)
+
+
+@router.post("/{incident_id}/arrive", response_model=IncidentPublic, responses=errors(404, 409))
+def arrive_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
+                    caller: Dispatcher) -> dict:
+    """The assigned unit is on scene."""
+    return service.mark_arrived(engine, config, incident_id)
+
+
+@router.post("/{incident_id}/close", response_model=IncidentPublic, responses=errors(404, 409))
+def close_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
+                   caller: Dispatcher) -> dict:
+    """Close an incident; its unit becomes available again."""
+    return service.close_incident(engine, config, incident_id)

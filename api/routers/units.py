@@ -1,0 +1,55 @@
+"""Units: positions (one or many), status, and the fleet list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Dispatcher, EngineDep, LoopPoolDep, Reader
+from api.errors import errors
+from api.inputs import IdPath, NearDep
+from api.schemas.units import (PositionIn, PositionsIn, PositionsStored, StatusIn,
+                               UnitKindChoice, UnitMoved, UnitPublic, UnitStatusChoice)
+from patrol import service
+
+router = APIRouter(prefix="/units", tags=["units"], responses=errors(401, 403, 422, 503))
+BODY_ERRORS = errors(400, 404, 413)
+
+
+@router.put("/positions", response_model=PositionsStored, responses=BODY_ERRORS)
+async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Dispatcher) -> dict:
+    """Many GPS fixes at once; all are stored or none (an unknown unit rejects the batch)."""
+    stored = await service.move_units(pool, [f.model_dump() for f in body.fixes])
+    return {"received": len(body.fixes), "stored": stored}
+
+
+@router.put("/{unit_id}/position", response_model=UnitMoved, responses=BODY_ERRORS)
+async def update_position(unit_id: IdPath, body: PositionIn, pool: LoopPoolDep,
+                          engine: EngineDep, caller: Dispatcher) -> dict:
+    """One GPS fix; an older fix than the one kept is ignored (``stored`` false)."""
+    stored = await service.move_units(pool, [{"unit_id": unit_id, **body.model_dump()}])
+    return {**await run_in_threadpool(service.get_unit, engine, unit_id), "stored": bool(stored)}
+
+
+@router.put("/{unit_id}/status", response_model=UnitPublic,
+            responses={**BODY_ERRORS, **errors(409)})
+def update_status(unit_id: IdPath, body: StatusIn, engine: EngineDep,
+                  caller: Dispatcher) -> dict:
+    """Change a unit's status by hand (dispatch owns "dispatched")."""
+    return service.set_unit_status(engine, unit_id, body.status)
+
+
+@router.get("", response_model=list[UnitPublic])
+def read_units(engine: EngineDep, caller: Reader, near: NearDep,
+               status: UnitStatusChoice | None = None, type: UnitKindChoice | None = None,
+               limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> list[dict]:
+    """Units by status and kind, within ``radius_m`` metres of ``near`` if given."""
+    where = None if near is None else (near.lon, near.lat, near.radius_m)
+    return service.list_units(engine, status=status, kind=type, near=where, limit=limit)
+
+
+@router.get("/{unit_id:int}", response_model=UnitPublic, responses=errors(404))
+def read_unit(unit_id: IdPath, engine: EngineDep, caller: Reader) -> dict:
+    return service.get_unit(engine, unit_id)

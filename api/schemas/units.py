@@ -1,0 +1,68 @@
+"""Units and their positions as the API takes and shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from api.inputs import Crs, Id, Latitude, Longitude, Moment, choice
+from routing.coords import check_lonlat
+from zones.models import UNIT_KINDS, UNIT_STATUSES
+
+UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
+UnitStatus = Literal[UNIT_STATUSES]  # type: ignore[valid-type]
+UnitKindChoice = choice("unit kind", UNIT_KINDS)
+UnitStatusChoice = choice("status", UNIT_STATUSES)
+
+
+class PositionIn(BaseModel):
+    """A GPS fix: where (``crs``: wgs84, gcj02 or bd09) and when (with its time zone, not in
+    the future)."""
+
+    lon: Longitude
+    lat: Latitude
+    crs: Crs = "wgs84"
+    timestamp: Moment
+
+    @model_validator(mode="after")
+    def _in_range(self) -> PositionIn:
+        check_lonlat(self.lon, self.lat)  # the domain's sentence
+        return self
+
+
+class FixIn(PositionIn):
+    unit_id: Id
+
+
+class PositionsIn(BaseModel):
+    fixes: list[FixIn] = Field(max_length=5000)
+
+
+class StatusIn(BaseModel):
+    status: UnitStatusChoice
+
+
+class UnitPublic(BaseModel):
+    """A unit: its kind and status, its last position (WGS-84) and the incident it is on."""
+
+    id: int
+    callsign: str
+    kind: UnitKind
+    status: UnitStatus
+    simulated: bool
+    home_station_id: int | None
+    lon: float | None
+    lat: float | None
+    position_at: datetime | None
+    incident_id: int | None
+
+
+class UnitMoved(UnitPublic):
+    stored: bool = Field(description="false when the fix is older than the one kept")
+
+
+class PositionsStored(BaseModel):
+    received: int
+    stored: int = Field(description="fixes newer than the ones kept")
