@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from api.inputs import Number, Crs, Id, Latitude, Longitude, Text, choice
-from api.schemas.units import UnitKind, UnitKindChoice
-from routing.coords import check_lonlat
+from api.inputs import Id, Number, Text, choice
+from api.schemas.units import Located, UnitKind, UnitKindChoice
 from zones.models import INCIDENT_STATUSES
 
 IncidentStatus = Literal[INCIDENT_STATUSES]  # type: ignore[valid-type]
@@ -17,21 +16,13 @@ Ring = Literal["1", "3", "5", "beyond"]
 IncidentStatusChoice = choice("status", INCIDENT_STATUSES)
 
 
-class IncidentCreate(BaseModel):
+class IncidentCreate(Located):
     """An alarm: where (``crs``: wgs84, gcj02 or bd09), what, and how urgent."""
 
-    lon: Longitude
-    lat: Latitude
-    crs: Crs = "wgs84"
     category: Text = Field(min_length=1, max_length=32)
     priority: Annotated[int, Number] = Field(ge=1, le=5, description="1 (most urgent) to 5")
     description: Text | None = Field(None, max_length=2000)
     unit_kind: UnitKindChoice = "patrol_car"
-
-    @model_validator(mode="after")
-    def _in_range(self) -> IncidentCreate:
-        check_lonlat(self.lon, self.lat)  # the domain's sentence
-        return self
 
 
 class AssignUnit(BaseModel):

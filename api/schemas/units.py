@@ -17,19 +17,23 @@ UnitKindChoice = choice("unit kind", UNIT_KINDS)
 UnitStatusChoice = choice("status", UNIT_STATUSES)
 
 
-class PositionIn(BaseModel):
-    """A GPS fix: where (``crs``: wgs84, gcj02 or bd09) and when (with its time zone, not in
-    the future)."""
+class Located(BaseModel):
+    """A point in degrees, in the coordinate system ``crs``: wgs84, gcj02 or bd09."""
 
     lon: Longitude
     lat: Latitude
     crs: Crs = "wgs84"
-    timestamp: Moment
 
     @model_validator(mode="after")
-    def _in_range(self) -> PositionIn:
-        check_lonlat(self.lon, self.lat)  # the domain's sentence
+    def _in_range(self) -> Located:
+        check_lonlat(self.lon, self.lat)  # the domain's sentence names the value
         return self
+
+
+class PositionIn(Located):
+    """A GPS fix: where and when (with its time zone, not in the future)."""
+
+    timestamp: Moment
 
 
 class FixIn(PositionIn):
