@@ -62,6 +62,9 @@ def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
     _add_patrol(fmap, data, shift)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _legend().add_to(fmap)
+    if len(data.zones) == 1:  # a zone's map shows the zone
+        west, south, east, north = shift(data.zones[0]["geometry"]).bounds
+        fmap.fit_bounds([[south, west], [north, east]])
     return fmap
 
 

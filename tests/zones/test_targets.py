@@ -154,3 +154,4 @@ def test_coverage_map_shows_the_stored_loops_and_targets(city, wuhan_central, tm
     coverage_map(data, tiles=None).save(str(page))
     html = page.read_text()
     assert "patrol loops" in html and "must-patrol targets" in html
+    assert "fitBounds" in html  # a zone's map shows the zone
