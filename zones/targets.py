@@ -114,8 +114,10 @@ def load_targets(engine: sa.Engine, path: str | Path, *, crs: str = "wgs84") -> 
     records = []
     with engine.begin() as conn:
         for rec in frame.to_dict("records"):
-            geometry = _wgs84_shape(rec["geometry"], system, report, rec["row"])
-            if geometry is None:
+            try:
+                geometry = target_shape(rec["geometry"], system)
+            except BadTarget as exc:
+                report.skip(rec["row"], str(exc))
                 continue
             record = _record(conn, rec, geometry, report)
             if record is not None:
@@ -128,24 +130,28 @@ def load_targets(engine: sa.Engine, path: str | Path, *, crs: str = "wgs84") -> 
     return report
 
 
-def _wgs84_shape(geom, system: CoordSystem, report: LoadReport, row: int):
-    """The row's geometry in WGS-84 if it is a usable point, line or polygon (else reported)."""
+class BadTarget(LoadError):
+    """A geometry that cannot be a target; the message says why (the end of a sentence)."""
+
+
+def target_shape(geom, system: CoordSystem | str = CoordSystem.WGS84) -> shapely.Geometry:
+    """A usable point, single line or polygon, in WGS-84; else :class:`BadTarget`."""
+    system = parse_coord_system(system)
     if geom is None or geom.is_empty:
-        return report.skip(row, "has no geometry")
+        raise BadTarget("has no geometry")
     if geom.geom_type == "MultiLineString":
         geom = shapely.line_merge(geom)
     if geom.geom_type not in _KIND_OF_SHAPE:
-        return report.skip(row, f"is a {geom.geom_type}, not a point, a single line or a "
-                                 f"polygon")
+        raise BadTarget(f"is a {geom.geom_type}, not a point, a single line or a polygon")
     if system is not CoordSystem.WGS84:
         geom = shapely.transform(geom, lambda xy: np.column_stack(
             to_wgs84(xy[:, 0], xy[:, 1], system)))
     if not shapely.is_valid(geom):
-        return report.skip(row, f"has an invalid geometry ({shapely.is_valid_reason(geom)})")
+        raise BadTarget(f"has an invalid geometry ({shapely.is_valid_reason(geom)})")
     lon0, lat0, lon1, lat1 = geom.bounds
     if not (np.isfinite(geom.bounds).all() and -180 <= lon0 and lon1 <= 180
             and -90 <= lat0 and lat1 <= 90):
-        return report.skip(row, "has coordinates out of range")
+        raise BadTarget("has coordinates out of range")
     return geom
 
 

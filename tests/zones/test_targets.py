@@ -155,3 +155,29 @@ def test_coverage_map_shows_the_stored_loops_and_targets(city, wuhan_central, tm
     html = page.read_text()
     assert "patrol loops" in html and "must-patrol targets" in html
     assert "fitBounds" in html  # a zone's map shows the zone
+
+
+def test_target_admin_use_cases(city):
+    from patrol import target_admin
+
+    zone_id = busiest_zone(city.engine)
+    lon, lat = gcj(114.2745, 30.5935)
+    made = target_admin.create_target(
+        city.engine, zone_id, name="street", crs="gcj02", two_way=False,
+        geometry={"type": "LineString", "coordinates": [[lon, lat], [lon + 0.003, lat]]})
+    assert made["kind"] == "line" and made["dwell_s"] == 0 and not made["two_way"]
+    assert abs(made["geometry"]["coordinates"][0][0] - 114.2745) < 1e-5
+    assert made in target_admin.list_targets(city.engine, zone_id)
+    assert target_admin.edit_target(city.engine, made["id"], weight=2.0)["weight"] == 2.0
+    target_admin.remove_target(city.engine, made["id"])
+    with pytest.raises(NotFound, match=f"no must-patrol target {made['id']}"):
+        target_admin.remove_target(city.engine, made["id"])
+    with pytest.raises(NotFound, match="no patrol zone 999999"):
+        target_admin.list_targets(city.engine, 999999)
+    bowtie = [[114.27, 30.59], [114.272, 30.592], [114.272, 30.59], [114.27, 30.592],
+              [114.27, 30.59]]
+    with pytest.raises(Invalid, match="has an invalid geometry"):
+        target_admin.create_target(city.engine, zone_id, name="x",
+                                   geometry={"type": "Polygon", "coordinates": [bowtie]})
+    with pytest.raises(Invalid, match="not GeoJSON"):
+        target_admin.create_target(city.engine, zone_id, name="x", geometry={"type": "Blob"})
