@@ -7,13 +7,12 @@ from datetime import time
 from enum import Enum
 
 import numpy as np
-import shapely
-import shapely.ops
 from numpy.typing import NDArray
 
 from routing.compiled import RoadGraph
 from routing.kernel import dijkstra
-from routing.snapping import Snap, Snapped, along_road, direct_seconds, on_canonical
+from routing.routes import along_shared_road, enter_piece, leave_piece
+from routing.snapping import Snap, Snapped, along_road, on_canonical
 from routing.speeds import SpeedModel
 
 _EMPTY_I = np.zeros(0, np.int64)
@@ -120,14 +119,14 @@ class Ranking:
         w = self.weights.forward
         node = int(self.best_node[index])
         if node < 0:  # along a shared road, without passing a node
-            pieces = [_along_shared_road(graph, cand, target, w)]
+            pieces = [along_shared_road(graph, cand, target, w)]
         else:
-            pieces = [_leave(graph, cand, node, w)]
+            pieces = [leave_piece(graph, cand, node, w)]
             while self.pred_edge[node] >= 0:
                 e = int(self.pred_edge[node])
                 pieces.append(graph.edge_lines[e])
                 node = int(graph.edge_head[e])
-            pieces.append(_enter(graph, target, node, w))
+            pieces.append(enter_piece(graph, target, node, w))
         xy = np.concatenate([np.asarray(p.coords) for p in pieces if not p.is_empty])
         lon, lat = graph.to_lonlat.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
@@ -162,50 +161,6 @@ def rank(graph: RoadGraph, target: Snap, candidates: list[Snap] | Snapped, *, k:
     top = [Ranked(int(c), float(best_s[c]), float(best_m[c])) for c in order
            if np.isfinite(best_s[c])]
     return Ranking(graph, target, candidates, top, weights, pred, best_node)
-
-
-def _along_shared_road(graph: RoadGraph, cand: Snap, target: Snap, w: NDArray):
-    """The fastest way from ``cand`` to ``target`` along a road both lie on, drawn."""
-    pairs = [(along_road(graph, a, fa, fb, w)[0], a, fa, fb)
-             for a, fa in _canonical(graph, cand) for b, fb in _canonical(graph, target)
-             if a == b]
-    _, edge, start, end = min(pairs)
-    if end >= start:
-        return shapely.ops.substring(graph.edge_lines[edge], start, end, normalized=True)
-    twin = int(graph.edge_twin[edge])
-    return shapely.ops.substring(graph.edge_lines[twin], 1 - start, 1 - end, normalized=True)
-
-
-def _canonical(graph: RoadGraph, snap: Snap) -> list[tuple[int, float]]:
-    """The snap's entries on each road's canonical edge (see :func:`on_canonical`)."""
-    return [tuple(v.item() for v in on_canonical(graph, e, f)) for e, f in snap.entries]
-
-
-def _leave(graph: RoadGraph, snap: Snap, node: int, w: NDArray):
-    """From the snapped point to ``node``, an end of one of its roads (the fastest way)."""
-    ways = []
-    for e, f in snap.entries:
-        twin = int(graph.edge_twin[e])
-        if graph.edge_head[e] == node:
-            ways.append(((1 - f) * w[e], e, f))
-        if twin >= 0 and graph.edge_tail[e] == node:
-            ways.append((f * w[twin], twin, 1 - f))
-    _, edge, start = min(ways)
-    return shapely.ops.substring(graph.edge_lines[edge], start, 1, normalized=True)
-
-
-def _enter(graph: RoadGraph, snap: Snap, node: int, w: NDArray):
-    """From ``node``, an end of one of the target's roads, to the snapped target (the fastest
-    way)."""
-    ways = []
-    for e, f in snap.entries:
-        twin = int(graph.edge_twin[e])
-        if graph.edge_tail[e] == node:
-            ways.append((f * w[e], e, f))
-        if twin >= 0 and graph.edge_head[e] == node:
-            ways.append(((1 - f) * w[twin], twin, 1 - f))
-    _, edge, end = min(ways)
-    return shapely.ops.substring(graph.edge_lines[edge], 0, end, normalized=True)
 
 
 def territories(graph: RoadGraph, sources: list[Snap], *, direction: Direction | str,
@@ -260,12 +215,15 @@ def direct_pairs(graph: RoadGraph, start: Snapped, end: Snapped, w: NDArray
     b_point, b_edge, b_frac = end.entries()
     a_road, a_frac = on_canonical(graph, a_edge, a_frac)
     b_road, b_frac = on_canonical(graph, b_edge, b_frac)
-    order = np.argsort(a_road, kind="stable")
-    lo = np.searchsorted(a_road[order], b_road, side="left")
-    count = np.searchsorted(a_road[order], b_road, side="right") - lo
-    if not count.any():
+    shared = np.zeros(graph.n_edges, bool)
+    shared[a_road] = True
+    near = np.flatnonzero(shared[b_road])  # the few end entries on a road with a start entry
+    if not len(near):
         return _EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F
-    mine = np.repeat(np.arange(len(b_road)), count)
+    order = np.argsort(a_road, kind="stable")
+    lo = np.searchsorted(a_road[order], b_road[near], side="left")
+    count = np.searchsorted(a_road[order], b_road[near], side="right") - lo
+    mine = np.repeat(near, count)
     theirs = order[np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())]
     seconds, metres = along_road(graph, b_road[mine], a_frac[theirs], b_frac[mine], w)
     return a_point[theirs], b_point[mine], seconds, metres

@@ -26,8 +26,8 @@ from numpy.typing import NDArray
 CELL_M = 100.0
 #: Beyond this distance (metres) the search hands the point to GEOS's nearest-geometry search.
 FAR_M = 800.0
-#: Most roads kept per point besides the nearest (more meet at no real junction).
-_MAX_NEAR = 32
+#: Most segments near a point kept while scanning (more meet at no real junction).
+_MAX_NEAR = 64
 
 
 @dataclass(frozen=True)
@@ -226,25 +226,22 @@ def _scan(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, cell_m,
             continue
         for j in range(n_near):
             s = near_seg[j]
-            if near_d[j] <= best_d[i] + slack and seg_road[s] != seg_road[best_seg[i]]:
-                if n_out == out_seg.shape[0]:
-                    out_point = _grown(out_point)
-                    out_seg = _grown(out_seg)
-                    out_t = _grown(out_t)
-                out_point[n_out], out_seg[n_out], out_t[n_out] = i, s, near_t[j]
-                n_out += 1
+            if near_d[j] > best_d[i] + slack or seg_road[s] == seg_road[best_seg[i]] or \
+                    not _nearest_of_its_road(near_seg, near_d, n_near, seg_road, j):
+                continue
+            if n_out == out_seg.shape[0]:
+                out_point = _grown(out_point)
+                out_seg = _grown(out_seg)
+                out_t = _grown(out_t)
+            out_point[n_out], out_seg[n_out], out_t[n_out] = i, s, near_t[j]
+            n_out += 1
     return best_seg, best_t, best_d, out_point[:n_out], out_seg[:n_out], out_t[:n_out]
 
 
 @njit(cache=True, nogil=True)
 def _keep_near(near_seg, near_t, near_d, n_near, seg_road, s, t, d, bound):
-    """Add segment s (at position t, distance d) to the candidates, one per road (its nearest
-    segment), dropping those beyond ``bound`` when full; returns the new count."""
-    for j in range(n_near):
-        if seg_road[near_seg[j]] == seg_road[s]:
-            if d < near_d[j]:
-                near_seg[j], near_t[j], near_d[j] = s, t, d
-            return n_near
+    """Add segment s (at position t, distance d) to the candidates, first dropping those beyond
+    ``bound`` when full; returns the new count."""
     if n_near == near_seg.shape[0]:
         kept = 0
         for j in range(n_near):
@@ -253,9 +250,20 @@ def _keep_near(near_seg, near_t, near_d, n_near, seg_road, s, t, d, bound):
                 kept += 1
         n_near = kept
         if n_near == near_seg.shape[0]:
-            return n_near  # more roads than any junction has: the rest are left out
+            return n_near  # more segments than any junction has: the rest are left out
     near_seg[n_near], near_t[n_near], near_d[n_near] = s, t, d
     return n_near + 1
+
+
+@njit(cache=True, nogil=True)
+def _nearest_of_its_road(near_seg, near_d, n_near, seg_road, j):
+    """Whether candidate j is its road's nearest (the first listed among equals)."""
+    road = seg_road[near_seg[j]]
+    for m in range(n_near):
+        if seg_road[near_seg[m]] == road and (near_d[m] < near_d[j] or
+                                              (near_d[m] == near_d[j] and m < j)):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)

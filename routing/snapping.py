@@ -227,10 +227,13 @@ class Snapped:
     @classmethod
     def of(cls, snaps: list[Snap | None]) -> Snapped:
         """The arrays of a list of snaps (None: off the network)."""
-        also = _objects([() if s is None else s.also for s in snaps])
-        return cls.with_also([-1 if s is None else s.edge for s in snaps],
-                             [0.0 if s is None else s.fraction for s in snaps],
-                             [np.inf if s is None else s.distance_m for s in snaps], also)
+        edge = np.array([-1 if s is None else s.edge for s in snaps], np.int64)
+        fraction = np.array([0.0 if s is None else s.fraction for s in snaps], np.float64)
+        distance = np.array([np.inf if s is None else s.distance_m for s in snaps], np.float64)
+        if not any(s is not None and s.also for s in snaps):  # the common case, kept cheap
+            return cls(edge, fraction, distance)
+        return cls.with_also(edge, fraction, distance,
+                             _objects([() if s is None else s.also for s in snaps]))
 
 
 def _objects(values: list) -> NDArray[np.object_]:
