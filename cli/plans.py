@@ -33,8 +33,8 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     """Compute, store and write the loops of --zone or of --all zones as one FeatureCollection."""
     from patrol.planning import merge_plans, plan_all, plan_zone
 
-    if not args.loop_minutes > 0:
-        raise Invalid(f"--loop-minutes must be positive, got {args.loop_minutes:g}")
+    if not args.loop_minutes >= 1:
+        raise Invalid(f"--loop-minutes must be at least 1, got {args.loop_minutes:g}")
     if args.units is not None and args.units < 1:
         raise Invalid(f"--units must be at least 1, got {args.units}")
     options = {"loop_seconds": args.loop_minutes * 60, "units": args.units,

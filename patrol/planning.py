@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from patrol.errors import Invalid, NotFound
 from patrol.plan_solver import DEFAULT_TIME_S
-from patrol.plans import plan_loops
+from patrol.plans import MIN_LOOP_S, plan_loops
 from routing.compiled import RoadGraph
 from routing.snapping import DEFAULT_SNAP_LIMIT_M
 from zones import plan_store, targets
@@ -17,8 +17,8 @@ def plan_zone(engine: sa.Engine, graph: RoadGraph, zone_id: int, *, loop_seconds
               units: int | None = None, snap_limit_m: float = DEFAULT_SNAP_LIMIT_M,
               time_s: float = DEFAULT_TIME_S, store: bool = True) -> dict:
     """Compute (and store, with its units) the loops of one zone; returns the GeoJSON plan."""
-    if not loop_seconds > 0:
-        raise Invalid(f"the loop time must be positive, not {loop_seconds:g} s")
+    if not loop_seconds >= MIN_LOOP_S:
+        raise Invalid(f"the loop time must be at least {MIN_LOOP_S} s, not {loop_seconds:g} s")
     with engine.connect() as conn:
         station = plan_store.zone_station(conn, zone_id)
         if station is None:

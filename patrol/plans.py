@@ -27,6 +27,7 @@ from routing.snapping import DEFAULT_SNAP_LIMIT_M, Snapped, snap_many
 from zones.targets import Target
 
 TICKS_PER_S = 10  # the solver's unit: tenths of a second
+MIN_LOOP_S = 60  # a loop lasts at least a minute
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,8 @@ def loop_problem(graph: RoadGraph, station: tuple[float, float], targets: list[T
                  ) -> LoopProblem:
     """Snap the station and the targets' points, compute their drive times and set aside the
     targets no loop can include."""
-    if not loop_seconds > 0:
-        raise Invalid(f"the loop time must be positive, not {loop_seconds}")
+    if not loop_seconds >= MIN_LOOP_S:
+        raise Invalid(f"the loop time must be at least {MIN_LOOP_S} s, not {loop_seconds:g} s")
     home = snap_many(graph, [station[0]], [station[1]], limit_m=snap_limit_m)
     if not home.on_road[0]:
         raise Invalid(f"the station lies more than {snap_limit_m:.0f} m from any road")

@@ -16,6 +16,8 @@ from routing.compiled import RoadGraph
 
 #: Metres between the points through which a line is followed on the road.
 LINE_STEP_M = 200.0
+#: At most this many points follow one line (a longer line spaces them farther apart).
+MAX_LINE_POINTS = 100
 #: An area is crossed between the points at this share of its long axis from either end.
 AREA_MARGIN = 0.1
 
@@ -26,8 +28,10 @@ def waypoints(graph: RoadGraph, kind: str, geometry: shapely.Geometry, *,
     if kind == "point":
         return np.array([[geometry.x, geometry.y]])
     metric = _to_metric(graph, geometry)
+    if not np.isfinite(metric.length):  # far outside the graph's projection: off the network
+        return shapely.get_coordinates(geometry)[:1]
     if kind == "line":
-        steps = max(1, int(np.ceil(metric.length / LINE_STEP_M)))
+        steps = min(MAX_LINE_POINTS, max(1, int(np.ceil(metric.length / LINE_STEP_M))))
         along = shapely.line_interpolate_point(metric, np.linspace(0, 1, steps + 1),
                                                normalized=True)
         xy = shapely.get_coordinates(along)

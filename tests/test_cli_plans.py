@@ -88,8 +88,9 @@ def test_load_targets_file_reports_invalid_geometry(patrol, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["plan", "--zone", "999999"], "no patrol zone 999999"),
-    (["plan", "--zone", "1", "--loop-minutes", "0"], "--loop-minutes must be positive"),
-    (["plan", "--zone", "1", "--loop-minutes", "-5"], "--loop-minutes must be positive"),
+    (["plan", "--zone", "1", "--loop-minutes", "0"], "--loop-minutes must be at least 1"),
+    (["plan", "--zone", "1", "--loop-minutes", "-5"], "--loop-minutes must be at least 1"),
+    (["plan", "--zone", "1", "--loop-minutes", "nan"], "--loop-minutes must be at least 1"),
     (["plan", "--zone", "1", "--units", "0"], "--units must be at least 1"),
     (["load", "targets"], "give target files or --from-hotspots"),
 ])

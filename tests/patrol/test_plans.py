@@ -181,9 +181,9 @@ def test_targets_at_one_place_share_a_stop_time(wuhan_central):
     assert second.arrive_s == pytest.approx(first.arrive_s + (60 if first.target_id == 1 else 30))
 
 
-@pytest.mark.parametrize("loop_seconds", [0, -60, float("nan")])
+@pytest.mark.parametrize("loop_seconds", [0, -60, 0.001, 59, float("nan")])
 def test_loop_time_must_be_positive(wuhan_central, loop_seconds):
-    with pytest.raises(Invalid, match="loop time must be positive"):
+    with pytest.raises(Invalid, match="loop time must be at least 60 s"):
         plan_loops(wuhan_central.graph, STATION, [], zone_id=1, loop_seconds=loop_seconds)
 
 

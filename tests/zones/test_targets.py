@@ -133,7 +133,7 @@ def test_plan_is_stored_with_graph_version_and_given_to_units(city, wuhan_centra
 def test_bad_zone_and_loop_time_are_refused(city, wuhan_central):
     with pytest.raises(NotFound, match="no patrol zone 999999"):
         planning.plan_zone(city.engine, wuhan_central.graph, 999999, loop_seconds=900)
-    with pytest.raises(Invalid, match="loop time must be positive"):
+    with pytest.raises(Invalid, match="loop time must be at least 60 s"):
         planning.plan_zone(city.engine, wuhan_central.graph, 1, loop_seconds=0)
     with pytest.raises(NotFound, match="no patrol zone 999999"):
         planning.stored_plan(city.engine, 999999)
