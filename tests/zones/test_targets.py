@@ -181,3 +181,23 @@ def test_target_admin_use_cases(city):
                                    geometry={"type": "Polygon", "coordinates": [bowtie]})
     with pytest.raises(Invalid, match="not GeoJSON"):
         target_admin.create_target(city.engine, zone_id, name="x", geometry={"type": "Blob"})
+
+
+def test_geopackage_in_a_projected_crs_loads_in_wgs84(city, tmp_path):
+    import geopandas as gpd
+
+    lon, lat = 114.2745, 30.5935
+    frame = gpd.GeoDataFrame(
+        {"name": ["utm gate", "utm street"], "dwell_s": [45, 0]},
+        geometry=[shapely.Point(lon, lat),
+                  shapely.LineString([(lon, lat), (lon + 0.002, lat + 0.001)])],
+        crs=4326).to_crs(32650)
+    path = tmp_path / "targets.gpkg"
+    frame.to_file(path, driver="GPKG")
+    report = targets.load_targets(city.engine, path)
+    assert (report.added, report.skipped) == (2, 0)
+    with city.engine.connect() as conn:
+        loaded = {t.name: t for z in plan_store.zones_with_targets(conn)
+                  for t in targets.zone_targets(conn, z) if t.name.startswith("utm")}
+    assert loaded["utm gate"].geometry.distance(shapely.Point(lon, lat)) < 1e-7
+    assert loaded["utm gate"].dwell_s == 45 and loaded["utm street"].kind == "line"
