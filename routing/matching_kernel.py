@@ -27,41 +27,14 @@ MAX_DEFICIT = 30.0
 
 
 @njit(cache=True, nogil=True)
-def _bounded(indptr, head, length, source, limit, want, remaining, dist, pred, touched, heap_t,
-             heap_v):
-    """Dijkstra (metres) from ``source`` up to ``limit``; stops early once the ``remaining``
-    target nodes (``want[v]`` > 0 counts the targets at node v) are settled. ``dist`` must be
-    ``inf`` everywhere on entry; returns how many nodes it touched (listed in ``touched``, whose
-    ``dist`` the caller resets)."""
-    n_touched = 1
-    touched[0] = source
-    dist[source] = 0.0
-    pred[source] = -1
-    size = _heap_push(heap_t, heap_v, 0, 0.0, source)
-    while size > 0 and remaining > 0:
-        d, v, size = _heap_pop(heap_t, heap_v, size)
-        if d > dist[v]:
-            continue
-        remaining -= want[v]
-        for a in range(indptr[v], indptr[v + 1]):
-            h = head[a]
-            nd = d + length[a]
-            if nd <= limit and nd < dist[h]:
-                if dist[h] == np.inf:
-                    touched[n_touched] = h
-                    n_touched += 1
-                dist[h] = nd
-                pred[h] = a
-                size = _heap_push(heap_t, heap_v, size, nd, h)
-    return n_touched
-
-
-@njit(cache=True, nogil=True)
 def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, remaining, dist,
-           label, touched, heap_t, heap_v):
+           label, pred, touched, heap_t, heap_v):
     """Dijkstra (metres) from several sources with start keys, each node labelled with the
-    source it is reached from at the least key + distance; stops at ``limit`` or once the
-    ``remaining`` target nodes (``want``) are settled. Returns how many nodes it touched."""
+    source it is reached from at the least key + distance and the edge it is reached through
+    (``pred``, -1 at a source); stops at ``limit`` or once the ``remaining`` target nodes
+    (``want[v]`` counts the targets at node v) are settled. ``dist`` must be ``inf`` everywhere
+    on entry; returns how many nodes it touched (listed in ``touched``, whose ``dist`` the caller
+    resets)."""
     n_touched = 0
     size = 0
     for j in range(src_node.shape[0]):
@@ -72,6 +45,7 @@ def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, rema
                 n_touched += 1
             dist[v] = key
             label[v] = src_label[j]
+            pred[v] = -1
             size = _heap_push(heap_t, heap_v, size, key, v)
     while size > 0 and remaining > 0:
         d, v, size = _heap_pop(heap_t, heap_v, size)
@@ -87,8 +61,20 @@ def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, rema
                     n_touched += 1
                 dist[h] = nd
                 label[h] = label[v]
+                pred[h] = a
                 size = _heap_push(heap_t, heap_v, size, nd, h)
     return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _workspace(indptr, head):
+    """Arrays for :func:`_layer`, allocated once per track: dist, label, pred, touched, want and
+    the heap."""
+    n_nodes = indptr.shape[0] - 1
+    return (np.full(n_nodes, np.inf), np.full(n_nodes, -1, np.int64),
+            np.full(n_nodes, -1, np.int64), np.empty(n_nodes, np.int32),
+            np.zeros(n_nodes, np.int64), np.empty(head.shape[0] + 1),
+            np.empty(head.shape[0] + 1, np.int32))
 
 
 @njit(cache=True, nogil=True)
@@ -99,7 +85,7 @@ def _reset(dist, touched, n_touched):
 
 @njit(cache=True, nogil=True)
 def _transitions(indptr, head, tail, length, p_lo, p_hi, lo, hi, cand_edge, cand_off, score,
-                 back, straight, limit, beta, back_tol, want, dist, label, touched, heap_t,
+                 back, straight, limit, beta, back_tol, want, dist, label, pred, touched, heap_t,
                  heap_v):
     """Best predecessor and score of candidates ``lo:hi`` from candidates ``p_lo:p_hi``.
 
@@ -125,14 +111,14 @@ def _transitions(indptr, head, tail, length, p_lo, p_hi, lo, hi, cand_edge, cand
         src_label[j] = a
     linked = _relax(indptr, head, tail, length, src_node, src_key, src_label, lo, hi, cand_edge,
                     cand_off, score, back, straight, limit, cap, best, beta, want, dist, label,
-                    touched, heap_t, heap_v)
+                    pred, touched, heap_t, heap_v)
     if not linked:  # no best start was near enough: try each start alone, however unlikely
         for j in range(n_src):
             a = src_label[j]
             rest = np.array([length[cand_edge[a]] - cand_off[a]])
             _relax(indptr, head, tail, length, src_node[j:j + 1], rest, src_label[j:j + 1], lo,
                    hi, cand_edge, cand_off, score, back, straight, limit, limit, score[a], beta,
-                   want, dist, label, touched, heap_t, heap_v)
+                   want, dist, label, pred, touched, heap_t, heap_v)
     for b in range(lo, hi):
         for a in range(p_lo, p_hi):  # forward (or a little back) on the same edge
             if cand_edge[a] == cand_edge[b] and cand_off[b] >= cand_off[a] - back_tol:
@@ -143,14 +129,14 @@ def _transitions(indptr, head, tail, length, p_lo, p_hi, lo, hi, cand_edge, cand
 
 @njit(cache=True, nogil=True)
 def _relax(indptr, head, tail, length, src_node, src_key, src_label, lo, hi, cand_edge, cand_off,
-           score, back, straight, limit, cap, best, beta, want, dist, label, touched, heap_t,
+           score, back, straight, limit, cap, best, beta, want, dist, label, pred, touched, heap_t,
            heap_v):
     """One search from the given starts; improves the scores of candidates ``lo:hi`` reached
     within ``limit`` metres of road. Returns whether any was."""
     for b in range(lo, hi):
         want[tail[cand_edge[b]]] += 1
     n_t = _layer(indptr, head, length, src_node, src_key, src_label, cap, want, hi - lo, dist,
-                 label, touched, heap_t, heap_v)
+                 label, pred, touched, heap_t, heap_v)
     linked = False
     for b in range(lo, hi):
         v = tail[cand_edge[b]]
@@ -177,13 +163,7 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
     ``min(route_factor * straight, max_speed * dt) + slack`` metres.
     """
     n = fx.shape[0]
-    n_nodes = indptr.shape[0] - 1
-    dist = np.full(n_nodes, np.inf)
-    label = np.full(n_nodes, -1, np.int64)
-    touched = np.empty(n_nodes, np.int32)
-    want = np.zeros(n_nodes, np.int64)
-    heap_t = np.empty(head.shape[0] + 1)
-    heap_v = np.empty(head.shape[0] + 1, np.int32)
+    dist, label, pred, touched, want, heap_t, heap_v = _workspace(indptr, head)
     n_cand = cand_edge.shape[0]
     score = np.full(n_cand, -np.inf)
     back = np.full(n_cand, -1, np.int64)
@@ -206,7 +186,7 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
             limit = min(route_factor * straight, max_speed * dt) + slack
             _transitions(indptr, head, tail, length, cand_ptr[prev], cand_ptr[prev + 1], lo, hi,
                          cand_edge, cand_off, score, back, straight, limit, beta, back_tol,
-                         want, dist, label, touched, heap_t, heap_v)
+                         want, dist, label, pred, touched, heap_t, heap_v)
             for b in range(lo, hi):
                 if score[b] > -np.inf:
                     score[b] += emit[b]
@@ -254,13 +234,7 @@ def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back
     ``edges[ptr[i]:ptr[i+1]]`` (in driving order), empty when fix i starts a piece.
     """
     n = choice.shape[0]
-    n_nodes = indptr.shape[0] - 1
-    dist = np.full(n_nodes, np.inf)
-    pred = np.full(n_nodes, -1, np.int32)
-    touched = np.empty(n_nodes, np.int32)
-    heap_t = np.empty(head.shape[0] + 1)
-    heap_v = np.empty(head.shape[0] + 1, np.int32)
-    want = np.zeros(n_nodes, np.int64)
+    dist, label, pred, touched, want, heap_t, heap_v = _workspace(indptr, head)
     ptr = np.zeros(n + 1, np.int64)
     out = np.empty(64, np.int32)
     n_out = 0
@@ -271,8 +245,9 @@ def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back
             ea, eb = cand_edge[a], cand_edge[b]
             if not (ea == eb and cand_off[b] >= cand_off[a] - back_tol):
                 want[tail[eb]] = 1
-                n_t = _bounded(indptr, head, length, head[ea], np.inf, want, 1, dist, pred,
-                               touched, heap_t, heap_v)
+                n_t = _layer(indptr, head, length, np.array([head[ea]], np.int32), np.zeros(1),
+                             np.zeros(1, np.int64), np.inf, want, 1, dist, label, pred, touched,
+                             heap_t, heap_v)
                 want[tail[eb]] = 0
                 v, k = tail[eb], 0
                 while v != head[ea]:

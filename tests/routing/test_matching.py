@@ -44,13 +44,11 @@ def test_layer_search_equals_networkx_from_keyed_sources(wuhan_central):
     for _ in range(5):
         src = rng.integers(graph.n_nodes, size=4).astype(np.int32)
         key = rng.uniform(0, 300, 4)
-        n = graph.n_nodes
-        dist, label = np.full(n, np.inf), np.full(n, -1, np.int64)
-        want = np.zeros(n, np.int64)
-        heap_t, heap_v = np.empty(graph.n_edges + 5), np.empty(graph.n_edges + 5, np.int32)
+        dist, label, pred, touched, want, heap_t, heap_v = kernel._workspace(graph.fwd_indptr,
+                                                                             graph.edge_head)
         kernel._layer(graph.fwd_indptr, graph.edge_head, length, src, key,
-                      np.arange(4, dtype=np.int64), 1500.0, want, 1, dist, label,
-                      np.empty(n, np.int32), heap_t, heap_v)
+                      np.arange(4, dtype=np.int64), 1500.0, want, 1, dist, label, pred, touched,
+                      heap_t, heap_v)
         h = g.copy()
         for j, s in enumerate(src):
             h.add_edge(("s", j), int(s), w=float(key[j]))
@@ -63,6 +61,11 @@ def test_layer_search_equals_networkx_from_keyed_sources(wuhan_central):
             j = label[v]
             via = key[j] + nx.shortest_path_length(g, int(src[j]), int(v), weight="w")
             assert via == pytest.approx(dist[v], abs=1e-6)
+            walked, node = key[j], v  # the edges through which each node was reached
+            while pred[node] >= 0:
+                walked += length[pred[node]]
+                node = graph.edge_tail[pred[node]]
+            assert node == src[j] and walked == pytest.approx(dist[v], abs=1e-6)
     assert network.nx_graph.number_of_edges() >= graph.n_edges
 
 
