@@ -27,6 +27,8 @@ from routing.errors import RoutingError
 
 #: GPS error (metres) assumed before a track's own error is estimated.
 PRIOR_SIGMA_M = 20.0
+#: Fixes matched first to estimate a track's GPS error.
+PROBE_FIXES = 100
 #: Bounds (metres) of the GPS error estimated from a track.
 SIGMA_BOUNDS_M = (4.0, 50.0)
 
@@ -71,10 +73,10 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
     Parameters
     ----------
     sigma_m
-        Standard deviation of the GPS error (metres). By default the track is matched with
-        :data:`PRIOR_SIGMA_M`, the error is estimated from the matched distances as Newson &
-        Krumm do (1.4826 × their median, within :data:`SIGMA_BOUNDS_M`), and the track is
-        matched again if the estimate differs by more than a quarter.
+        Standard deviation of the GPS error (metres). By default the first
+        :data:`PROBE_FIXES` fixes are matched with :data:`PRIOR_SIGMA_M`, the error is estimated
+        from their matched distances as Newson & Krumm do (1.4826 × the median, within
+        :data:`SIGMA_BOUNDS_M`), and the track is matched with that estimate.
     beta_m
         Scale (metres) of the transition score ``-(route - straight) / beta_m``.
     radius_m
@@ -94,11 +96,12 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
                    max_speed=max_speed_kph / 3.6, route_factor=route_factor)
     if sigma_m is not None:
         return _match(graph, x, y, t, sigma_m=sigma_m, **options)
-    match = _match(graph, x, y, t, sigma_m=PRIOR_SIGMA_M, **options)
-    estimate = _estimate_sigma(match)
-    if abs(estimate - PRIOR_SIGMA_M) > 0.25 * PRIOR_SIGMA_M:
-        match = _match(graph, x, y, t, sigma_m=estimate, **options)
-    return match
+    probe = slice(0, PROBE_FIXES)
+    first = _match(graph, x[probe], y[probe], t[probe], sigma_m=PRIOR_SIGMA_M, **options)
+    estimate = _estimate_sigma(first)
+    if len(t) <= PROBE_FIXES and abs(estimate - PRIOR_SIGMA_M) <= 0.25 * PRIOR_SIGMA_M:
+        return first
+    return _match(graph, x, y, t, sigma_m=estimate, **options)
 
 
 def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: float,
