@@ -7,7 +7,9 @@ distance between consecutive fixes (``beta_m``). The most likely sequence (Viter
 reconstructed into pieces of driven road, with the gaps between fixes bridged by the shortest
 path. A fix farther than the radius from every road has no candidate and ends the piece, and so
 does a step that no road route can explain within the speed and detour limits: the match breaks
-instead of dragging a piece across. The kernels (numba) are :mod:`routing.matching_kernel` and
+instead of dragging a piece across. As Newson & Krumm do, a fix within 2σ of the last fix the
+model kept is left out of it (at 1 Hz such a step is mostly noise) and placed on the matched
+path afterwards. The kernels (numba) are :mod:`routing.matching_kernel` and
 :mod:`routing.matching_trace`.
 """
 
@@ -61,6 +63,7 @@ class Match:
 
     @cached_property
     def matched(self) -> NDArray[np.bool_]:
+        """Which fixes have a road position."""
         return self.edge >= 0
 
 
