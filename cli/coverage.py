@@ -82,13 +82,25 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
             tiles=tile_layer(settings.map_tiles), attribution=settings.map_attribution)
         progress = _progress_bar(coverage_steps(with_map=maps is not None))
         summary = run_coverage(engine, graph, args.output, maps=maps, category=category,
-                               progress=progress, times_for=times_for)
+                               progress=progress, times_for=times_for,
+                               snap_limit_m=settings.snap_limit_m)
+    counts = summary["hotspot_counts_by_category"]
     for name, share in summary["hotspot_share_by_category"].items():
-        print(f"{name}: " + ", ".join(f"{s // 60} min {v:.0%}" for s, v in share.items()))
+        print(f"{name}: " + ", ".join(f"{s // 60} min {v:.0%}" for s, v in share.items())
+              + f" (of {counts[name]['on_network']:,} on the road network)")
     print(f"{len(summary['hotspot_gaps_beyond_300s'])} hotspots beyond 5 minutes, "
           f"{len(summary['grid_cell_gaps_beyond_180s'])} grid cells beyond 3 minutes; "
-          f"files and report.html in {args.output}")
+          f"{summary['hotspots_outside_network']} hotspots outside the road network, not counted"
+          f"{_also_outside(summary)}; files and report.html in {args.output}")
     return 0
+
+
+def _also_outside(summary: dict) -> str:
+    """" (3 grid cells and 2 stations outside it too)": what else lies outside the network."""
+    parts = [f"{summary[key]} {what}" for key, what in (
+        ("grid_cells_outside_network", "grid cells"), ("stations_outside_network", "stations"))
+        if summary[key]]
+    return f" ({' and '.join(parts)} outside it too)" if parts else ""
 
 
 def _progress_bar(steps: int) -> Callable[[str], None]:
@@ -151,13 +163,17 @@ def cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         places = hotspots(conn, category=category)
     if not stations:
         raise Invalid("no stations are loaded: load stations first")
-    snaps, _ = snap_points(graph, places.lon, places.lat)
-    result = recommend(graph, stations, places, snaps, k=args.add, tier_s=args.tier * 60.0)
+    snaps, _ = snap_points(graph, places.lon, places.lat, limit_m=settings.snap_limit_m)
+    result = recommend(graph, stations, places, snaps, k=args.add, tier_s=args.tier * 60.0,
+                       snap_limit_m=settings.snap_limit_m)
     total = result.total_weight
+    if not total:
+        raise Invalid("no hotspot lies on the road network: nothing to cover")
     print(f"hotspot weight reached within {args.tier} min: {result.covered_before / total:.1%} "
           f"now, {result.covered_after / total:.1%} with {len(result.nodes)} new posts "
           f"(verified afresh: {result.verified_after / total:.1%}); greedy, within (1 - 1/e) "
-          f"of the best possible")
+          f"of the best possible; {result.outside} hotspots outside the road network, not "
+          f"counted")
     for i, ((lon, lat), gain) in enumerate(zip(result.lonlat, result.gains), start=1):
         print(f"  post {i}: {lon:.6f},{lat:.6f} (WGS-84) covers {gain:g} more")
     return 0
@@ -179,12 +195,14 @@ def cmd_whatif(args: argparse.Namespace, settings: Settings) -> int:
             tiers[1] = tiers[1] + unit_responders(
                 conn, stale_after_s=settings.stale_position_s)
         places = hotspots(conn, category=category)
-    result = what_if(graph, tiers=tiers, places=places, change=change)
+    result = what_if(graph, tiers=tiers, places=places, change=change,
+                     snap_limit_m=settings.snap_limit_m)
     for name in result["before"]:
         old, new = result["before"][name], result["after"][name]
         print(f"{name}: " + ", ".join(f"{s // 60} min {old[s]:.1%} → {new[s]:.1%}" for s in old))
     print(f"gaps (beyond 5 minutes) closed: {len(result['gaps_closed'])}, opened: "
-          f"{len(result['gaps_opened'])}")
+          f"{len(result['gaps_opened'])}; {result['outside_network']} hotspots outside the road "
+          f"network, not counted")
     for gap in result["gaps_closed"][:20]:
         print(f"  closed: {gap['name']} ({gap['category']}) {gap['before_s']} s → "
               f"{gap['after_s']} s")

@@ -68,14 +68,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
     """The demo stations and hotspots (GCJ-02 files), then H3 grid cells and patrol zones."""
+    from patrol.analysis import stations_outside
     from zones.loading import load_generated_grid
+    from zones.lookups import station_points
 
     with database(settings) as engine:
         for name, kind, category in WUHAN_FILES:
             _load_file(engine, DATA_DIR / "poi" / name, kind=kind, crs="gcj02",
                        category=category, settings=settings)
-        print(load_generated_grid(engine, graph_of(args, settings),
-                                  resolution=args.grid_resolution,
+        graph = graph_of(args, settings)
+        with engine.connect() as conn:
+            stations = station_points(conn)
+        outside = stations_outside(graph, stations, limit_m=settings.snap_limit_m)
+        print(f"stations: {len(outside)} of {len(stations)} outside the road network (more "
+              f"than {settings.snap_limit_m:g} m from any road): no circles, no zones")
+        print(load_generated_grid(engine, graph, resolution=args.grid_resolution,
                                   snap_limit_m=settings.snap_limit_m))
     return 0
 

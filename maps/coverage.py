@@ -18,12 +18,16 @@ import numpy as np
 import shapely
 from branca.element import Element, MacroElement, Template
 
-from patrol.coverage import CoverageData
+from patrol.coverage import OUTSIDE, CoverageData
 from routing.coords import from_wgs84
 
 RING_STYLE = {60: ("1 minute", "#1a9850"), 180: ("3 minutes", "#fdae61"),
               300: ("5 minutes", "#d73027")}
 TIER_COLOURS = {"1": "#1a9850", "3": "#fdae61", "5": "#d73027", "beyond": "#4d4d4d"}
+#: Places and stations outside the road data (farther than the snapping limit from any road):
+#: hollow, a white fill inside a grey ring; not gaps, so never coloured as one.
+OUTSIDE_FILL, OUTSIDE_RING = "#ffffff", "#737373"
+OUTSIDE_LABEL = "outside the road data (not counted)"
 KIND_COLOURS = {"police_station": "#08519c", "police_post": "#6baed6", "sub_bureau": "#54278f",
                 "city_unit": "#000000", "armed_patrol_point": "#a50f15"}
 CATEGORY_NAMES = {"school": "school 校圈", "hospital": "hospital 医圈", "mall": "mall 商圈",
@@ -53,10 +57,13 @@ def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
     _add_zones(fmap, data, shift)
     _add_grid(fmap, data, shift)
     _add_points(fmap, "stations and posts", data.stations, shift,
-                colour=lambda s: KIND_COLOURS.get(s["kind"], "#08519c"), radius=3,
+                colour=lambda s: KIND_COLOURS.get(s["kind"], "#08519c")
+                if s.get("on_network", True) else OUTSIDE_FILL,
+                outside=lambda s: not s.get("on_network", True), radius=3,
                 fields=["name", "kind"])
     _add_points(fmap, "三圈 hotspots by best tier", data.hotspots, shift,
-                colour=lambda h: TIER_COLOURS[h["tier"]], radius=5,
+                colour=lambda h: OUTSIDE_FILL if h["tier"] == OUTSIDE else TIER_COLOURS[h["tier"]],
+                outside=lambda h: h["tier"] == OUTSIDE, radius=5,
                 fields=["name", "category", "seconds", "tier"])
     _add_incident_density(fmap, data, shift)
     _add_patrol(fmap, data, shift)
@@ -68,8 +75,10 @@ def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
     return fmap
 
 
-def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour, radius: int,
-                fields: list[str]) -> None:
+def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour, outside,
+                radius: int, fields: list[str]) -> None:
+    """Points filled with ``colour(row)``, ringed in white, or in grey where ``outside(row)``
+    (outside the road data)."""
     if not rows:
         return
     features = []
@@ -77,6 +86,7 @@ def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour,
         x, y = shift_point(shift, row["lon"], row["lat"])
         props = {k: row.get(k) for k in fields}
         props["colour"] = colour(row)
+        props["ring"] = OUTSIDE_RING if outside(row) else "#ffffff"
         if "category" in props:
             props["category"] = CATEGORY_NAMES.get(props["category"], props["category"])
         features.append({"type": "Feature", "properties": props,
@@ -86,7 +96,9 @@ def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour,
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         marker=folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.9),
-        style_function=lambda f: {"color": "#ffffff", "fillColor": f["properties"]["colour"]},
+        style_function=lambda f: {"color": f["properties"]["ring"],
+                                  "weight": 1 if f["properties"]["ring"] == "#ffffff" else 2,
+                                  "fillColor": f["properties"]["colour"]},
         popup=folium.GeoJsonPopup(fields=fields),
     ).add_to(layer)
     layer.add_to(fmap)
@@ -187,6 +199,8 @@ def _legend() -> MacroElement:
     tiers = "".join(f'<div><span style="background:{c};border-radius:50%"></span>'
                     f'{"beyond 5 minutes" if t == "beyond" else t + "-minute tier"}</div>'
                     for t, c in TIER_COLOURS.items())
+    tiers += (f'<div><span style="background:{OUTSIDE_FILL};border:2px solid {OUTSIDE_RING};'
+              f'border-radius:50%;box-sizing:border-box"></span>{OUTSIDE_LABEL}</div>')
     html = f"""{{% macro html(this, kwargs) %}}
 <div id="coverage-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;
  background:white;padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif">

@@ -14,14 +14,20 @@ if TYPE_CHECKING:
     from patrol.analysis import Places, TierTimes
 
 
+#: A place's ``status`` in the files: on the road network, or beyond the snapping limit from
+#: every road (outside the road data: no drive time, not counted in any share or gap list).
+ON_NETWORK, OUTSIDE_NETWORK = "on_network", "outside_network"
+
+
 def write_places(out: Path, places: Places, *, times: dict[int, TierTimes],
-                 names: dict[int, str]) -> None:
-    """``<kind>s.csv`` and its GeoJSON twin in ``out``: one row per place, with the seconds from
-    the nearest station of each tier (``times``, by tier in minutes) and that station's name
+                 names: dict[int, str], on_network: np.ndarray) -> None:
+    """``<kind>s.csv`` and its GeoJSON twin in ``out``: one row per place, with its status
+    (:data:`ON_NETWORK` or :data:`OUTSIDE_NETWORK`, from ``on_network``), the seconds from the
+    nearest station of each tier (``times``, by tier in minutes) and that station's name
     (``names``, by station id)."""
     tiers = sorted(times)
     stem = places.kind.replace(" ", "_") + "s"
-    header = ["id", "name", "category", "district", "lon", "lat", "weight"]
+    header = ["id", "name", "category", "district", "lon", "lat", "weight", "status"]
     for tier in tiers:
         header += [f"tier{tier}_seconds", f"tier{tier}_station"]
     features = []
@@ -31,7 +37,8 @@ def write_places(out: Path, places: Places, *, times: dict[int, TierTimes],
         for i, pid in enumerate(places.ids):
             row = [pid, places.names[i], places.categories[i], places.districts[i],
                    round(float(places.lon[i]), 7), round(float(places.lat[i]), 7),
-                   round(float(places.weight[i]), 1)]
+                   round(float(places.weight[i]), 1),
+                   ON_NETWORK if on_network[i] else OUTSIDE_NETWORK]
             for tier in tiers:
                 t = times[tier].seconds[i]
                 sid = int(times[tier].station[i])
@@ -44,7 +51,10 @@ def write_places(out: Path, places: Places, *, times: dict[int, TierTimes],
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
 
 
-def _bars(rows: dict[str, dict[int, float]]) -> str:
+def _bars(rows: dict[str, dict[int, float]], counts: dict[str, dict[str, int]] | None = None
+          ) -> str:
+    """One row of bars per label; with ``counts``, each label says over how many places on the
+    network its shares are and how many lie outside it (those with none on it get no bars)."""
     colours = {60: "#1a9850", 180: "#fdae61", 300: "#d73027"}
     html = []
     for label, share in rows.items():
@@ -52,8 +62,20 @@ def _bars(rows: dict[str, dict[int, float]]) -> str:
                        f'width:{v * 300:.0f}px;height:8px;margin:1px 0"></div>'
                        for s, v in share.items())
         text = " / ".join(f"{v:.0%}" for v in share.values())
-        html.append(f"<tr><td>{label}</td><td>{bars}</td><td>{text}</td></tr>")
+        html.append(f"<tr><td>{label}</td><td>{bars}</td><td>{text}</td>"
+                    f"{_counted(counts, label)}</tr>")
+    for label in sorted(set(counts or {}) - set(rows)):
+        html.append(f"<tr><td>{label}</td><td></td><td>none on the network</td>"
+                    f"{_counted(counts, label)}</tr>")
     return "<table>" + "".join(html) + "</table>"
+
+
+def _counted(counts: dict[str, dict[str, int]] | None, label: str) -> str:
+    if counts is None:
+        return ""
+    n = counts[label]
+    return (f"<td>of {n['on_network']:,} on the network; {n['outside_network']:,} outside, "
+            f"not counted</td>")
 
 
 def _map_frame(summary: dict) -> str:
@@ -66,7 +88,8 @@ def _map_frame(summary: dict) -> str:
 def report_html(summary: dict, hotspot_seconds: np.ndarray, *, horizon_s: float) -> str:
     """The analysis report as one HTML page: the ``summary`` (see
     :func:`patrol.analysis.run_analysis`) and a histogram of ``hotspot_seconds`` (each
-    hotspot's drive time from the nearest station, inf beyond the horizon of ``horizon_s``)."""
+    on-network hotspot's drive time from the nearest station, inf beyond the horizon of
+    ``horizon_s``)."""
     finite = hotspot_seconds[np.isfinite(hotspot_seconds)]
     counts, edges = np.histogram(finite, bins=np.arange(0, horizon_s + 60, 60))
     top = max(counts.max(), 1) if len(counts) else 1
@@ -84,13 +107,19 @@ def report_html(summary: dict, hotspot_seconds: np.ndarray, *, horizon_s: float)
 <p>{summary['hotspots']:,} hotspots, {summary['grid_cells']:,} grid cells,
 {summary['road_segments']:,} road segments. Shares reached within 1 / 3 / 5 minutes from the
 nearest station of any tier (green / orange / red bars).</p>
-<h2>By category</h2>{_bars(summary['hotspot_share_by_category'])}
+<p>Outside the road network (farther than the snapping limit from every road; the road data
+says nothing about them, so they are not counted in any share or gap list):
+{summary['hotspots_outside_network']:,} hotspots, {summary['grid_cells_outside_network']:,}
+grid cells, {summary['stations_outside_network']:,} stations (these draw no circles).</p>
+<h2>By category</h2>{_bars(summary['hotspot_share_by_category'],
+                          summary['hotspot_counts_by_category'])}
 {_map_frame(summary)}
 <h2>Grid cells and road length</h2>{_bars({'grid cells': summary['grid_cell_share'],
                                            'road length': summary['road_length_share']})}
-<h2>By district</h2>{_bars(summary['hotspot_share_by_district'])}
+<h2>By district</h2>{_bars(summary['hotspot_share_by_district'],
+                          summary['hotspot_counts_by_district'])}
 <h2>Drive time to hotspots (minutes, one bar per minute)</h2><div>{histogram}</div>
-<h2>Hotspots beyond 5 minutes ({len(summary['hotspot_gaps_beyond_300s'])})</h2>
+<h2>Hotspots on the network beyond 5 minutes ({len(summary['hotspot_gaps_beyond_300s'])})</h2>
 <table><tr><th>hotspot</th><th>category</th><th>nearest station</th><th>seconds</th></tr>
 {gaps}</table>
 <p>Grid cells beyond 3 minutes: {len(summary['grid_cell_gaps_beyond_180s'])} (grid_cells.csv).

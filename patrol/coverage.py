@@ -15,7 +15,8 @@ from patrol.circles import CircleOptions
 from patrol.dispatch import RING_SECONDS, ring_of
 from patrol.errors import NotFound
 from routing import Direction, RoadGraph, rings, snap_many
-from routing.search import best_source_at, reach
+from routing.search import Reach, best_source_at, reach
+from routing.snapping import DEFAULT_SNAP_LIMIT_M
 from zones import coverage_inputs
 from zones.plan_store import map_features
 
@@ -23,14 +24,19 @@ from zones.plan_store import map_features
 RESPONSE_KINDS = ("police_station", "police_post", "armed_patrol_point", "sub_bureau",
                   "city_unit")
 
+#: The tier of a hotspot outside the road data (farther than the snapping limit from any road):
+#: no drive time, no gap.
+OUTSIDE = "outside"
+
 
 @dataclass(frozen=True)
 class CoverageData:
     """Everything a coverage map shows, in WGS-84."""
 
     rings: dict[int, shapely.Geometry]  # seconds → the area reached from the nearest station
-    stations: list[dict]  # id, name, kind, lon, lat
-    hotspots: list[dict]  # id, name, category, lon, lat, seconds (from the nearest station), tier
+    stations: list[dict]  # id, name, kind, lon, lat, on_network (False: no circles from it)
+    hotspots: list[dict]  # id, name, category, lon, lat, seconds (from the nearest station),
+    # tier ("1", "3", "5", "beyond", or OUTSIDE: farther than the snapping limit from any road)
     zones: list[dict]  # id, name, station, geometry
     grid: shapely.Geometry | None  # grid cell outlines
     incidents: list[tuple[float, float]]  # lon, lat of recent incidents
@@ -40,10 +46,13 @@ class CoverageData:
 
 def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
            category: str | None = None, buffer_m: float = 50.0, cell_m: float = 25.0,
-           simplify_m: float = 15.0) -> CoverageData:
+           simplify_m: float = 15.0, snap_limit_m: float = DEFAULT_SNAP_LIMIT_M
+           ) -> CoverageData:
     """Stations and their dissolved 1/3/5-minute circles, hotspots with the best tier that
     reaches them, zones, grid and incidents; limited to one patrol zone when ``zone_id`` is
-    given and to one hotspot category when ``category`` is."""
+    given and to one hotspot category when ``category`` is. Stations and hotspots farther than
+    ``snap_limit_m`` metres from every road are outside the road data: such a station draws no
+    circle, such a hotspot has the tier :data:`OUTSIDE`."""
     with engine.connect() as conn:
         zone_wkt = None
         if zone_id is not None:
@@ -59,15 +68,18 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
         grid_wkt = coverage_inputs.grid_outline_wkt(conn)
         incidents = coverage_inputs.recent_incident_points(conn)
         loops, targets = map_features(conn, zone_id=zone_id)
-    origins = snap_many(graph, [s["lon"] for s in stations], [s["lat"] for s in stations])
-    rings_by_seconds = {}
+    origins = snap_many(graph, [s["lon"] for s in stations], [s["lat"] for s in stations],
+                        limit_m=snap_limit_m)
+    for station, on in zip(stations, origins.on_road):
+        station["on_network"] = bool(on)
+    rings_by_seconds, found = {}, None
     if origins.on_road.any():
         found = reach(graph, origins, direction=Direction.DEPART, limit_s=max(RING_SECONDS))
         for ring in rings(found, list(RING_SECONDS), buffer_m=buffer_m, cell_m=cell_m):
             outline = shapely.simplify(ring.polygon, simplify_m)
             rings_by_seconds[int(ring.seconds)] = shapely.transform(
                 outline, lambda xy: np.column_stack(graph.to_lonlat.transform(xy[:, 0], xy[:, 1])))
-        _hotspot_times(graph, found, hotspots)
+    _hotspot_times(graph, found, hotspots, snap_limit_m=snap_limit_m)
     if zone_wkt is not None:
         area = shapely.from_wkt(zone_wkt)
         stations = [s for s in stations if area.intersects(shapely.Point(s["lon"], s["lat"]))]
@@ -80,14 +92,19 @@ def gather(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None = None,
                         targets)
 
 
-def _hotspot_times(graph: RoadGraph, found, hotspots: list[dict]) -> None:
-    """Set each hotspot's drive time from the nearest station and the tier that covers it."""
-    snapped = snap_many(graph, [h["lon"] for h in hotspots], [h["lat"] for h in hotspots])
-    _, seconds = best_source_at(graph, found, snapped)
-    for h, t in zip(hotspots, seconds):
+def _hotspot_times(graph: RoadGraph, found: Reach | None, hotspots: list[dict], *,
+                   snap_limit_m: float) -> None:
+    """Set each hotspot's drive time from the nearest station (``found``: the search from all
+    of them; None: none on the network) and the tier that covers it, :data:`OUTSIDE` for one
+    farther than ``snap_limit_m`` metres from every road."""
+    snapped = snap_many(graph, [h["lon"] for h in hotspots], [h["lat"] for h in hotspots],
+                        limit_m=snap_limit_m)
+    seconds = (np.full(len(hotspots), np.inf) if found is None
+               else best_source_at(graph, found, snapped)[1])
+    for h, t, on in zip(hotspots, seconds, snapped.on_road):
         finite = bool(np.isfinite(t))
         h["seconds"] = round(float(t), 1) if finite else None
-        h["tier"] = ring_of(float(t)) if finite else "beyond"
+        h["tier"] = OUTSIDE if not on else ring_of(float(t)) if finite else "beyond"
 
 
 class CoverageMaps:
@@ -110,7 +127,8 @@ class CoverageMaps:
         hit = self._kept.get(key)
         if hit is None or hit[0] < time.monotonic():
             gathered = gather(self.engine, self.graph, zone_id=zone_id, category=category,
-                              buffer_m=self.options.buffer_m, cell_m=self.options.cell_m)
+                              buffer_m=self.options.buffer_m, cell_m=self.options.cell_m,
+                              snap_limit_m=self.options.snap_limit_m)
             hit = (time.monotonic() + self.keep_s, gathered)
             if self.keep_s > 0:
                 self._kept[key] = hit

@@ -18,6 +18,7 @@ from patrol.analysis import Places
 from patrol.errors import Invalid
 from routing import RoadGraph, Snap, Snapped, snap_points
 from routing.search import best_source_at, reach
+from routing.snapping import DEFAULT_SNAP_LIMIT_M
 
 #: Weight of a hotspot by category: the 三圈 count fully, other places half.
 CATEGORY_WEIGHTS = {"school": 1.0, "hospital": 1.0, "mall": 1.0, "metro_station": 0.5,
@@ -34,20 +35,26 @@ class Recommendation:
     covered_before: float
     covered_after: float  # predicted by the greedy
     verified_after: float  # recomputed with the new posts as stations
-    total_weight: float
+    total_weight: float  # of the hotspots on the network
+    outside: int  # hotspots outside the road data (no snap): not counted
 
 
 def recommend(graph: RoadGraph, stations: list[tuple], places: Places, snaps: list[Snap | None],
-              *, k: int, tier_s: float) -> Recommendation:
-    """Greedy MCLP over road nodes; ``stations`` are (id, name, lon, lat) of existing stations."""
+              *, k: int, tier_s: float, snap_limit_m: float = DEFAULT_SNAP_LIMIT_M
+              ) -> Recommendation:
+    """Greedy MCLP over road nodes; ``stations`` are (id, name, lon, lat) of existing stations.
+    Hotspots without a snap (None: outside the road data) weigh nothing and are counted apart;
+    stations farther than ``snap_limit_m`` metres from every road take no part."""
     if k < 1:
         raise Invalid(f"--add must be at least 1, got {k}")
-    weight = np.array([CATEGORY_WEIGHTS.get(c, 0.5) for c in places.categories])
+    on_network = np.array([s is not None for s in snaps], bool)
+    weight = np.where(on_network, [CATEGORY_WEIGHTS.get(c, 0.5) for c in places.categories], 0.0)
     station_snaps = [s for s in snap_points(graph, [s[2] for s in stations],
-                                            [s[3] for s in stations])[0] if s is not None]
+                                            [s[3] for s in stations], limit_m=snap_limit_m)[0]
+                     if s is not None]
     before = _times(graph, station_snaps, snaps, tier_s)
     covered = before <= tier_s
-    uncovered = np.flatnonzero(~covered & np.array([s is not None for s in snaps]))
+    uncovered = np.flatnonzero(~covered & on_network)
     cover = _cover_matrix(graph, [snaps[i] for i in uncovered], tier_s)
     if cover.shape[1] and k > np.count_nonzero(cover.getnnz(axis=1)):
         raise Invalid(f"--add {k} is more than the {np.count_nonzero(cover.getnnz(axis=1))} "
@@ -67,7 +74,8 @@ def recommend(graph: RoadGraph, stations: list[tuple], places: Places, snaps: li
     after = _times(graph, station_snaps + [_at_node(graph, n) for n in chosen], snaps, tier_s)
     return Recommendation(chosen, lonlat, gains, float(weight[covered].sum()),
                           float(weight[covered].sum() + sum(gains)),
-                          float(weight[after <= tier_s].sum()), float(weight.sum()))
+                          float(weight[after <= tier_s].sum()), float(weight.sum()),
+                          int((~on_network).sum()))
 
 
 def _times(graph: RoadGraph, origins: list[Snap], snaps: list[Snap | None], tier_s: float

@@ -245,7 +245,8 @@ def load_generated_grid(engine: sa.Engine, graph, *, resolution: int = 9,
         if zones:
             conn.execute(insert(PatrolZone), zones)
     return (f"grid: {len(cells)} H3 cells (resolution {resolution}), {added_cells} added; "
-            f"patrol zones: {len(zones)} added for {len(kept)} police stations on the network")
+            f"patrol zones: {len(zones)} added for {len(kept)} police stations on the network "
+            f"({len(stations) - len(kept)} more than {snap_limit_m:g} m from any road: no zone)")
 
 
 def shapely_wkt(geometry) -> str:

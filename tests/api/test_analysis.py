@@ -45,11 +45,12 @@ def test_analysis_files_agree_with_the_summary(city, wuhan_central, tmp_path):
     assert len(rows) == summary["hotspots"] > 0
     best = np.array([min([float(r[f"tier{t}_seconds"]) for t in (1, 3, 5)
                           if r[f"tier{t}_seconds"]] or [np.inf]) for r in rows])
-    hospital = np.array([r["category"] == "hospital" for r in rows])
+    on = np.array([r["status"] == "on_network" for r in rows])
+    hospital = np.array([r["category"] == "hospital" for r in rows]) & on
     expected = float(np.mean(best[hospital] <= 180))
     assert summary["hotspot_share_by_category"]["hospital"][180] == pytest.approx(expected)
     gaps = {g["id"] for g in summary["hotspot_gaps_beyond_300s"]}
-    assert gaps == {int(r["id"]) for r, b in zip(rows, best) if not b <= 300}
+    assert gaps == {int(r["id"]) for r, b, o in zip(rows, best, on) if o and not b <= 300}
     geo = json.loads((tmp_path / "grid_cells.geojson").read_text())
     assert len(geo["features"]) == summary["grid_cells"]
     assert (tmp_path / "report.html").read_text().count("<h2>") >= 5

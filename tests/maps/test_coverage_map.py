@@ -42,7 +42,7 @@ def test_data_covers_hotspots_with_tiers(city_data):
     assert set(city_data.rings) == {60, 180, 300}
     assert city_data.rings[60].area < city_data.rings[180].area < city_data.rings[300].area
     tiers = {h["tier"] for h in city_data.hotspots}
-    assert tiers <= {"1", "3", "5", "beyond"} and "1" in tiers
+    assert tiers <= {"1", "3", "5", "beyond", "outside"} and {"1", "outside"} <= tiers
     for h in city_data.hotspots:
         if h["seconds"] is not None:
             assert h["tier"] == ("1" if h["seconds"] <= 60 else "3" if h["seconds"] <= 180
@@ -61,6 +61,7 @@ def test_page_loads_without_errors_and_has_the_layers(city_data, tmp_path):
                   "stations and posts", "hotspots by best tier", "incidents (heat)"):
         assert layer in dom.stdout
     assert "leaflet-control-layers" in dom.stdout and "coverage-legend" in dom.stdout
+    assert "outside the road data (not counted)" in dom.stdout  # their own style, named
     errors = [line for line in dom.stderr.splitlines()
               if "CONSOLE" in line and re.search(r"Uncaught|Error", line)]
     assert errors == []
