@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli.common import database, graph_of, network_arguments
 from patrol.circles import CircleOptions
-from patrol.coverage import CoverageMaps
+from patrol.coverage import OUTSIDE, CoverageMaps
 from patrol.inputs import parse_category, tile_layer
 from settings import Settings
 
@@ -40,6 +40,8 @@ def cmd_map_coverage(args: argparse.Namespace, settings: Settings) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     fmap.save(str(args.output))
     size = args.output.stat().st_size / 1e6
+    outside = sum(h["tier"] == OUTSIDE for h in data.hotspots)
     print(f"wrote {args.output} ({size:.1f} MB): {len(data.stations)} stations and posts, "
-          f"{len(data.hotspots)} hotspots, rings {sorted(data.rings)} s")
+          f"{len(data.hotspots)} hotspots ({outside} outside the road network, drawn hollow), "
+          f"rings {sorted(data.rings)} s")
     return 0
