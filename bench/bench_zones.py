@@ -20,11 +20,11 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli import WUHAN_FILES, _load_one  # noqa: E402
+from cli.load import WUHAN_FILES  # noqa: E402
 from routing import SpeedModel, open_graph  # noqa: E402
 from settings import DATA_DIR, Settings  # noqa: E402
 from zones.cluster import temporary_cluster  # noqa: E402
-from zones.loading import load_generated_grid  # noqa: E402
+from zones.loading import load_generated_grid, load_hotspots, load_stations  # noqa: E402
 from zones.migrate import upgrade  # noqa: E402
 from zones.queries import locate  # noqa: E402
 
@@ -41,7 +41,9 @@ def main() -> None:
         start = time.perf_counter()
         for name, kind, category in WUHAN_FILES:
             t0 = time.perf_counter()
-            report = _load_one(engine, kind, DATA_DIR / "poi" / name, "gcj02", category)
+            path = DATA_DIR / "poi" / name
+            report = (load_stations(engine, path, crs="gcj02") if kind == "stations" else
+                      load_hotspots(engine, path, category=category, crs="gcj02"))
             print(f"  {report.summary()} in {time.perf_counter() - t0:.2f} s")
         t0 = time.perf_counter()
         print(f"  {load_generated_grid(engine, graph)} in {time.perf_counter() - t0:.2f} s")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from patrol.errors import Invalid, NotFound
 from patrol.plan_solver import DEFAULT_TIME_S
-from patrol.plans import MIN_LOOP_S, plan_loops
+from patrol.plans import MIN_LOOP_S, plan_loops, unplanned
 from routing.compiled import RoadGraph
 from routing.snapping import DEFAULT_SNAP_LIMIT_M
 from zones import plan_store, targets
@@ -43,12 +43,17 @@ def plan_zone(engine: sa.Engine, graph: RoadGraph, zone_id: int, *, loop_seconds
 def plan_all(engine: sa.Engine, graph: RoadGraph, *, loop_seconds: float,
              units: int | None = None, snap_limit_m: float = DEFAULT_SNAP_LIMIT_M,
              time_s: float = DEFAULT_TIME_S, store: bool = True) -> list[dict]:
-    """:func:`plan_zone` for every zone that has targets, in zone order."""
+    """:func:`plan_zone` for every zone that has targets, in zone order; a zone without a
+    station gets no loop and lists its targets as unreachable (reason ``no_station``)."""
     with engine.connect() as conn:
         zone_ids = plan_store.zones_with_targets(conn)
-    return [plan_zone(engine, graph, zone_id, loop_seconds=loop_seconds, units=units,
+        stationless = {z: targets.zone_targets(conn, z) for z in zone_ids
+                       if plan_store.zone_station(conn, z)[0] is None}
+    return [unplanned(graph, z, stationless[z], loop_seconds=loop_seconds,
+                      reason="no_station").to_geojson() if z in stationless else
+            plan_zone(engine, graph, z, loop_seconds=loop_seconds, units=units,
                       snap_limit_m=snap_limit_m, time_s=time_s, store=store)
-            for zone_id in zone_ids]
+            for z in zone_ids]
 
 
 def stored_plan(engine: sa.Engine, zone_id: int) -> dict:

@@ -227,6 +227,14 @@ def _round_trip(graph: RoadGraph, points: Snapped, visit: _Visit) -> float | Non
     return round(float(trip), 1) if np.isfinite(trip) else None
 
 
+def unplanned(graph: RoadGraph, zone_id: int, zone_targets: list[Target], *,
+              loop_seconds: float, reason: str) -> Plan:
+    """The plan of a zone that cannot have loops (e.g. it has no station): no loop, and every
+    target listed as unreachable with ``reason``."""
+    return Plan(zone_id, loop_seconds, None, graph_version(graph), [],
+                [_missing(t, reason, None) for t in zone_targets])
+
+
 def _missing(target: Target, reason: str, round_trip_s: float | None) -> dict:
     return {"target_id": target.id, "name": target.name, "kind": target.kind,
             "weight": target.weight, "reason": reason, "round_trip_s": round_trip_s}

@@ -74,6 +74,32 @@ def test_plan_all_with_one_unit_lists_what_is_left_out(patrol, city, tmp_path):
     assert all(t["reason"] == "no_unit" and "zone_id" in t for t in plan["left_out"])
 
 
+def test_plan_all_reports_a_zone_without_station_and_plans_the_others(patrol, city, tmp_path):
+    patrol("load", "targets", "--from-hotspots")
+    zone = zone_with_most_targets(city.engine)
+    with city.engine.begin() as conn:
+        station = conn.execute(sa.text("SELECT station_id FROM patrol_zones WHERE id = :z"),
+                               {"z": zone}).scalar_one()
+        n_targets = conn.execute(sa.text("SELECT count(*) FROM patrol_targets WHERE zone_id = :z"),
+                                 {"z": zone}).scalar_one()
+        conn.execute(sa.text("UPDATE patrol_zones SET station_id = NULL WHERE id = :z"),
+                     {"z": zone})
+    try:
+        out_file = tmp_path / "all.geojson"
+        code, _, err = patrol("plan", "--all", "--loop-minutes", "15", "--time-s", "0.05",
+                              "-o", str(out_file), graph=True)
+    finally:
+        with city.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE patrol_zones SET station_id = :s WHERE id = :z"),
+                         {"s": station, "z": zone})
+    assert code == 0, err
+    plan = json.loads(out_file.read_text())
+    stationless = [t for t in plan["unreachable"] if t["zone_id"] == zone]
+    assert len(stationless) == n_targets and all(t["reason"] == "no_station" for t in stationless)
+    assert not any(f["properties"]["zone_id"] == zone for f in plan["features"])
+    assert {f["properties"]["zone_id"] for f in plan["features"]} - {zone}
+
+
 def test_load_targets_file_reports_invalid_geometry(patrol, tmp_path):
     bowtie = [[114.27, 30.59], [114.272, 30.592], [114.272, 30.59], [114.27, 30.592],
               [114.27, 30.59]]
