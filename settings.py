@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     dispatch_candidates: int = Field(5, ge=1, le=50, description="ranked units shown per incident")
     stale_position_s: PositiveFloat = Field(120.0, description="older GPS fixes place a unit at "
                                             "its home station, seconds")
+    reconcile_after_s: PositiveFloat = Field(3.0, description="an incident stored this long "
+                                             "without a decision is decided by the reconciler, "
+                                             "seconds")
     ranking: Literal["compiled", "networkx"] = Field(
         "compiled", description="networkx: the plain baseline ranking, for benchmarks only")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body, bytes")

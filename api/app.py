@@ -1,8 +1,10 @@
 """The app factory: the road graph, the database pools and the caches are loaded once in the
-lifespan; the routers, the error answers and the body limit are wired here."""
+lifespan, and the reconciler (``patrol.reconciler``) runs for as long as the app; the routers,
+the error answers and the body limit are wired here."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 from contextlib import asynccontextmanager
@@ -18,6 +20,7 @@ from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
 from patrol.dispatch import DispatchPolicy
 from patrol.inputs import speed_model, tile_layer
+from patrol.reconciler import reconcile_forever
 from routing import RoadGraph, open_graph, reach, snap_point
 from routing.baseline import NetworkxRanker
 from routing.search import rank
@@ -67,7 +70,12 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
             baseline=NetworkxRanker(road_graph) if settings.ranking == "networkx" else None)
         _freeze_start_up_objects()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        reconciler = asyncio.create_task(reconcile_forever(
+            app.state.loop_pool, app.state.config, after_s=settings.reconcile_after_s,
+            interval_s=min(1.0, settings.reconcile_after_s / 3)))
         yield
+        reconciler.cancel()
+        await asyncio.gather(reconciler, return_exceptions=True)
         await app.state.loop_pool.close()
         engine.dispose()
 

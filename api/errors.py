@@ -50,6 +50,8 @@ class Problem(BaseModel):
     status: int = Field(description="the HTTP status code")
     detail: str = Field(description="what was wrong, in one or more sentences")
     errors: list[FieldError] | None = Field(None, description="each refused input (422)")
+    incident_id: int | None = Field(None, description="the incident stored before the failure "
+                                                      "(503 of POST /incidents)")
 
 
 #: What each documented status means, for the OpenAPI document.
@@ -76,21 +78,26 @@ def errors(*statuses: int) -> dict[int, dict]:
 
 
 def problem(status: int, detail: str, *, field_errors: list[dict] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+            headers: dict[str, str] | None = None, incident_id: int | None = None
+            ) -> JSONResponse:
     """The problem-details answer for ``status``."""
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
             "detail": detail}
     if field_errors is not None:
         body["errors"] = field_errors
+    if incident_id is not None:
+        body["incident_id"] = incident_id
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
 def add_error_handlers(app: FastAPI) -> None:
     """Answer every domain, validation, routing and database error as a :class:`Problem`."""
     status_of = ((RoutingError, 422), (Invalid, 422), (NotFound, 404), (Conflict, 409),
-                 (Unauthorized, 401), (Forbidden, 403), (StoredButNotDispatched, 503))
+                 (Unauthorized, 401), (Forbidden, 403))
     for error, status in status_of:
         app.add_exception_handler(error, lambda request, exc, s=status: problem(s, str(exc)))
+    app.add_exception_handler(StoredButNotDispatched, lambda request, exc: problem(
+        503, str(exc), incident_id=exc.incident_id))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     for error in (sa.exc.DBAPIError, sa.exc.TimeoutError, ClusterError, psycopg.OperationalError):

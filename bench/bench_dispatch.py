@@ -1,6 +1,6 @@
 """Benchmark of the dispatch service (issue: dispatch service).
 
-Run: .venv/bin/python bench/bench_dispatch.py
+Run: .venv/bin/python bench/bench_dispatch.py [compiled|networkx ...]  (default: both rankings)
 
 Wuhan: all 派出所 as stations, grid and zones generated, 500 simulated patrol cars.
 1. In-process ranking alone (no HTTP, no database): top 3 of the 500 cars by drive time to 300
@@ -10,8 +10,12 @@ Wuhan: all 派出所 as stations, grid and zones generated, 500 simulated patrol
    is included), against ``patrol serve --workers 2`` while the simulator moves the 500 cars and
    reports them through the API; once with the compiled ranking and once with the same
    endpoint switched to the networkx ranking (``PATROL_RANKING=networkx``).
-Incidents are priority 4 (ranked and recommended, not auto-dispatched), so the fleet stays
-available for the whole run.
+   Incidents are priority 4 (ranked and recommended, not auto-dispatched), so the fleet stays
+   available for the whole run.
+3. The alarm path under load, compiled ranking: priority-1 incidents at 200/s for 10 s, each
+   claiming and assigning a car, closed (the car released) ``HOLD_S`` seconds after its answer,
+   while the simulator reports the 500 cars: latency, and how many alarms were answered without
+   a unit although a car was free (fewer cars held than the fleet has) — the target is none.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from zones.loading import load_generated_grid, load_stations  # noqa: E402
 from zones.migrate import upgrade  # noqa: E402
 
 RATES = ((50, 20.0), (200, 10.0))  # requests/s, seconds
+DISPATCH_RATE, DISPATCH_SECONDS, HOLD_S = 200, 10.0, 1.0  # priority 1; a car is held 1 s
+FLEET = 500
 PORT = 8765
 REQUEST_TIMEOUT_S = 20.0
 
@@ -69,16 +75,21 @@ def in_process(graph, units: Snapped, targets) -> None:
           f"({np.median(theirs_ms) / np.median(ours_ms):.0f}x)")
 
 
-async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes]) -> np.ndarray:
+async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes], *,
+                    hold_s: float | None = None) -> tuple[np.ndarray, int]:
     """Send ``rate`` requests/s for ``seconds`` on a fixed schedule (open loop); each latency
     counts from the request's scheduled send time. A first second at the same rate, not
     counted, opens the client's connections (dispatch consoles keep theirs open). aiohttp: the
     client's own work per request is a fraction of what httpx costs, and it shares the two
-    cores with the service."""
+    cores with the service. With ``hold_s``, each incident that got a unit is closed that many
+    seconds after its answer; returns the latencies (ms) and how many counted alarms got no
+    unit while fewer cars were held than the fleet has."""
     warm_up = rate
     n = warm_up + int(rate * seconds)
     connector = aiohttp.TCPConnector(limit=500)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    held = 0
+    closes: list[asyncio.Task] = []
     async with aiohttp.ClientSession(f"http://127.0.0.1:{PORT}", connector=connector,
                                      timeout=timeout, headers={
                                          "X-API-Key": key,
@@ -86,23 +97,43 @@ async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes]) ->
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.2
 
-        async def one(i: int) -> tuple[float, int]:
+        async def release(incident_id: int) -> None:
+            nonlocal held
+            await asyncio.sleep(hold_s)
+            try:
+                async with client.post(f"/incidents/{incident_id}/close") as reply:
+                    await reply.read()
+            finally:
+                held -= 1
+
+        async def one(i: int) -> tuple[float, int, bool]:
+            nonlocal held
             scheduled = start + i / rate
             await asyncio.sleep(max(0.0, scheduled - loop.time()))
             try:
                 async with client.post("/incidents", data=bodies[i % len(bodies)]) as reply:
-                    await reply.read()
-                    return loop.time() - scheduled, reply.status
+                    answer = await reply.read()
+                    took = loop.time() - scheduled
             except (aiohttp.ClientError, asyncio.TimeoutError):  # overloaded
-                return loop.time() - scheduled, 0
+                return loop.time() - scheduled, 0, False
+            if hold_s is None or reply.status != 201:
+                return took, reply.status, False
+            incident = json.loads(answer)
+            if incident["unit_id"] is None:
+                return took, reply.status, held < FLEET
+            held += 1
+            closes.append(asyncio.create_task(release(incident["id"])))
+            return took, reply.status, False
 
         results = (await asyncio.gather(*(one(i) for i in range(n))))[warm_up:]
-    failed = sum(c != 201 for _, c in results)
+        await asyncio.gather(*closes, return_exceptions=True)
+    failed = sum(c != 201 for _, c, _ in results)
     if failed:
         print(f"    {failed} of {len(results)} requests failed or timed out "
               f"({REQUEST_TIMEOUT_S:.0f} s); latencies below include them at the time they "
               f"gave up")
-    return np.array([t for t, _ in results]) * 1e3
+    return (np.array([t for t, _, _ in results]) * 1e3,
+            sum(unanswered for _, _, unanswered in results))
 
 
 def serve(env: dict) -> subprocess.Popen:
@@ -129,11 +160,11 @@ def main() -> None:
         engine = sa.create_engine(url)
         load_stations(engine, DATA_DIR / "poi" / "police.geojson", crs="gcj02")
         load_generated_grid(engine, graph)
-        create_fleet(engine, graph, 500)
+        create_fleet(engine, graph, FLEET)
         with engine.begin() as conn:
             key = create_api_key(conn, "dispatcher", name="bench")
             positions = conn.execute(sa.text(
-                "SELECT ST_X(position), ST_Y(position) FROM units")).all()
+                "SELECT lon, lat FROM unit_positions")).all()
         engine.dispose()
         lon = np.array([p[0] for p in positions])
         lat = np.array([p[1] for p in positions])
@@ -146,23 +177,34 @@ def main() -> None:
         snaps, _ = snap_points(graph, points_lon, points_lat)
         keep = [i for i, s in enumerate(snaps) if s is not None]
         in_process(graph, units, [snaps[i] for i in keep[:300]])
-        bodies = [json.dumps({"lon": float(points_lon[i]), "lat": float(points_lat[i]),
-                              "category": "bench", "priority": 4}).encode() for i in keep]
+        bodies = {priority: [json.dumps({"lon": float(points_lon[i]), "lat": float(points_lat[i]),
+                                         "category": "bench", "priority": priority}).encode()
+                             for i in keep] for priority in (1, 4)}
 
-        for ranking in ("compiled", "networkx"):
-            env = {**os.environ, "DATABASE_URL": url, "PATROL_RANKING": ranking}
+        for ranking in sys.argv[1:] or ("compiled", "networkx"):
+            # PYTHONPATH: serve this checkout's code, not whichever the `patrol` script finds.
+            env = {**os.environ, "DATABASE_URL": url, "PATROL_RANKING": ranking,
+                   "PYTHONPATH": str(ROOT)}
             server = serve(env)
             simulator = subprocess.Popen(
                 [str(ROOT / ".venv/bin/patrol"), "fleet", "simulate", "--api",
                  f"http://127.0.0.1:{PORT}", "--key", key, "--interval", "5"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                asyncio.run(open_loop(key, 20, 2.0, bodies))  # warm up both workers
+                asyncio.run(open_loop(key, 20, 2.0, bodies[4]))  # warm up both workers
                 for rate, seconds in RATES:
-                    ms = asyncio.run(open_loop(key, rate, seconds, bodies))
+                    ms, _ = asyncio.run(open_loop(key, rate, seconds, bodies[4]))
                     print(f"POST /incidents, {ranking} ranking, {rate}/s for {seconds:.0f} s "
                           f"({len(ms)} requests): p50 {np.median(ms):.1f} ms, "
                           f"p99 {np.percentile(ms, 99):.1f} ms")
+                if ranking == "compiled":
+                    ms, unanswered = asyncio.run(open_loop(
+                        key, DISPATCH_RATE, DISPATCH_SECONDS, bodies[1], hold_s=HOLD_S))
+                    print(f"POST /incidents, priority 1 (claim, assign; closed after "
+                          f"{HOLD_S:.0f} s), {DISPATCH_RATE}/s for {DISPATCH_SECONDS:.0f} s "
+                          f"({len(ms)} requests): p50 {np.median(ms):.1f} ms, "
+                          f"p99 {np.percentile(ms, 99):.1f} ms; answered without a unit while "
+                          f"one was free: {unanswered}")
             finally:
                 simulator.terminate()
                 server.terminate()

@@ -18,10 +18,11 @@ class Invalid(DispatchError, ValueError):
 
 
 class StoredButNotDispatched(DispatchError):
-    """The database went away after an incident was stored, before its decision was (503).
-    The incident is kept, open, for a dispatcher to see."""
+    """Something failed after an incident was stored, before its decision was (503): the
+    database went away, or anything else. The incident is kept, open, and the reconciler
+    decides it within seconds; a retry with the same Idempotency-Key returns it."""
 
     def __init__(self, incident_id: int) -> None:
-        super().__init__(f"incident {incident_id} was stored, but the database became "
-                         f"unavailable before a unit was assigned or recommended; it stays open")
+        super().__init__(f"incident {incident_id} was stored, but no unit could be assigned or "
+                         f"recommended yet; it stays open and is decided within seconds")
         self.incident_id = incident_id

@@ -12,7 +12,8 @@ database still decides who gets a unit: a claim locks the row and checks it is a
 copy in memory can never give one unit to two incidents.
 
 The reads of alarms handled at the same time may finish out of order; a unit's ``revision``
-(which grows with every write to its row, in commit order) keeps the newest. When units were
+(which grows with every write to its row, in commit order) keeps the newest, and so does its
+fix's ``fix_revision`` for the fix (a row of its own, written without locking the unit). When units were
 deleted or stations changed (the feed's ``epoch`` moved), the changes cannot be applied and the
 caller reads the whole fleet instead.
 """
@@ -26,14 +27,15 @@ from patrol.fleet import UnitPositions
 from routing import RoadGraph, Snapped, snap_many
 
 #: Columns of the change feed (``zones.alarm_store.fleet_changes``), one array each.
-FEED_COLUMNS = ("id", "revision", "callsign", "kind", "status", "lon", "lat", "fix_at",
-                "home_lon", "home_lat")
+FEED_COLUMNS = ("id", "revision", "fix_revision", "callsign", "kind", "status", "lon", "lat",
+                "fix_at", "home_lon", "home_lat")
 #: Each unit's road positions, worked out when it changes: at its fix and at its home station.
 _SNAP_COLUMNS = ("fix_edge", "fix_fraction", "fix_distance_m", "fix_also", "home_edge",
                  "home_fraction", "home_distance_m", "home_also")
-_DTYPES = {"id": np.int64, "revision": np.int64, "callsign": object, "kind": "U16",
-           "status": "U16", "fix_edge": np.int64, "home_edge": np.int64, "fix_also": object,
-           "home_also": object}  # U16: compared fast; *_also: the further roads at a junction
+#: U16: compared fast; *_also: the further roads at a junction.
+_DTYPES = {"id": np.int64, "revision": np.int64, "fix_revision": np.int64, "callsign": object,
+           "kind": "U16", "status": "U16", "fix_edge": np.int64, "home_edge": np.int64,
+           "fix_also": object, "home_also": object}
 
 
 class FleetCache:
@@ -97,11 +99,22 @@ class FleetCache:
             self._columns = {name: np.concatenate([values, _empty_columns(
                 int(fresh_units.sum()))[name]]) for name, values in self._columns.items()}
             self._columns["revision"][start:] = -1
+            self._columns["fix_revision"][start:] = -1
+            self._columns["id"][start:] = rows["id"][fresh_units]
             self._row_of.update(zip(rows["id"][fresh_units].tolist(),
                                     known[fresh_units].tolist()))
-        newer = rows["revision"] > self._columns["revision"][known]
-        for name, values in self._columns.items():
-            values[known[newer]] = rows[name][newer]
+        for revision in ("revision", "fix_revision"):
+            newer = rows[revision] > self._columns[revision][known]
+            for name, values in self._columns.items():
+                if name != "id" and _revision_of(name) == revision:
+                    values[known[newer]] = rows[name][newer]
+
+
+def _revision_of(column: str) -> str:
+    """Which revision a column follows: a unit's row and its GPS fix are written apart (a fix
+    never locks the unit), so each part of the copy is replaced only by a newer revision of its
+    own."""
+    return "fix_revision" if column in ("lon", "lat") or column.startswith("fix_") else "revision"
 
 
 def fleet_rows(changes: dict) -> dict[str, NDArray]:

@@ -8,7 +8,9 @@ writes rows.
 No unit is ever given to two incidents: a unit is claimed only while its status is
 ``available`` (see :mod:`zones.unit_store` and :mod:`zones.alarm_store`), and the partial unique
 index ``uq_assignments_active_unit`` refuses a second active assignment even if some other path
-tried.
+tried; ``uq_assignments_active_incident`` does the same for an incident. The database also
+refuses illegal status changes and assignments to incidents that are not open or dispatched
+(migration 0005); :data:`RULE_NAMES` are the names it refuses them by.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+#: The constraints and triggers that enforce the dispatch rules (migration 0005), by the name
+#: the database reports when it refuses a write.
+RULE_NAMES = ("uq_assignments_active_unit", "uq_assignments_active_incident",
+              "status_transition", "assignment_incident_open")
+
 _ASSIGN = sa.text("""
 WITH a AS (INSERT INTO assignments (incident_id, unit_id, eta_seconds)
            VALUES (:incident_id, :unit_id, :eta) RETURNING unit_id),
      u AS (UPDATE units SET status = 'dispatched' WHERE id = :unit_id RETURNING id)
-UPDATE incidents SET status = 'dispatched', dispatched_at = coalesce(dispatched_at, now())
+UPDATE incidents SET status = 'dispatched', dispatched_at = coalesce(dispatched_at, now()),
+                     decided_at = coalesce(decided_at, now())
 WHERE id = :incident_id
 RETURNING dispatched_at
 """)
@@ -34,13 +42,11 @@ UPDATE units SET status = 'available' WHERE id IN (SELECT unit_id FROM r)
 RETURNING id
 """)
 
-#: Audit one decision (``:name`` parameters; the alarm path runs it on psycopg too).
-INSERT_DECISION_SQL = """
+_DECISION = sa.text("""
 INSERT INTO dispatch_decisions (incident_id, requested_by, mode, chosen_unit_id, reason,
                                 candidates)
 VALUES (:incident_id, :requested_by, :mode, :chosen_unit_id, :reason, CAST(:candidates AS jsonb))
-"""
-_DECISION = sa.text(INSERT_DECISION_SQL)
+""")
 
 _DECISIONS = sa.text(
     "SELECT decided_at, requested_by, mode, chosen_unit_id, reason, candidates "
@@ -48,7 +54,8 @@ _DECISIONS = sa.text(
 _DECISION_FIELDS = ("decided_at", "requested_by", "mode", "chosen_unit_id", "reason",
                     "candidates")
 
-_INCIDENT = sa.text("""
+#: An incident as the API shows it (``:id``; the alarm path runs it on psycopg too).
+INCIDENT_SQL = """
 SELECT i.id, i.category, i.priority, i.description, i.status, i.unit_kind, i.input_crs,
        ST_X(i.geom), ST_Y(i.geom), ST_X(i.road_geom), ST_Y(i.road_geom),
        i.grid_id, g.code, i.zone_id, i.station_id, s.name,
@@ -60,7 +67,8 @@ LEFT JOIN stations s ON s.id = i.station_id
 LEFT JOIN assignments a ON a.incident_id = i.id AND a.released_at IS NULL
 LEFT JOIN units un ON un.id = a.unit_id
 WHERE i.id = :id
-""")
+"""
+_INCIDENT = sa.text(INCIDENT_SQL)
 
 #: The keys of an incident as :func:`incident` returns it (the alarm path returns the same).
 INCIDENT_FIELDS = ("id", "category", "priority", "description", "status", "unit_kind",
@@ -86,7 +94,8 @@ _SET_INCIDENT_STATUS = {
 }
 _UNIT_OF_INCIDENT = sa.text(
     "SELECT unit_id FROM assignments WHERE incident_id = :id AND released_at IS NULL")
-_LOCK_INCIDENT = sa.text("SELECT status FROM incidents WHERE id = :id FOR UPDATE")
+#: An incident is locked before its units, on every path (FOR NO KEY UPDATE, as the alarm path).
+_LOCK_INCIDENT = sa.text("SELECT status FROM incidents WHERE id = :id FOR NO KEY UPDATE")
 
 
 def assign(conn: sa.Connection, incident_id: int, *, unit_id: int,

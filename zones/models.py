@@ -31,7 +31,9 @@ UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty")
 HOTSPOT_CATEGORIES = ("school", "hospital", "mall", "metro_station", "transport_hub")
 INCIDENT_STATUSES = ("open", "dispatched", "arrived", "closed")
 ROLES = ("dispatcher", "planner", "admin")
-DECISION_MODES = ("auto", "override", "recommendation")
+#: How a decision was made: on arrival (auto-dispatch or recommendation), by a dispatcher, or
+#: by the reconciler for an incident stored without its decision.
+DECISION_MODES = ("auto", "override", "recommendation", "reconcile")
 TARGET_KINDS = ("point", "line", "area")
 
 
@@ -112,7 +114,9 @@ class PatrolZone(Base):
 
 
 class Unit(Base):
-    """A patrol car, motorcycle or foot patrol, its home station, status and last GPS fix."""
+    """A patrol car, motorcycle or foot patrol, its home station and status. Its last GPS fix
+    is a row of its own (:class:`UnitPosition`): writing fixes never locks the unit's row, which
+    is what a claim for an alarm locks."""
 
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,11 +126,6 @@ class Unit(Base):
         ForeignKey("stations.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), server_default=text("'available'"))
     simulated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    position = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
-    position_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Plain copies of the position, kept by PostgreSQL: read for every incident.
-    lon: Mapped[float | None] = mapped_column(Float, Computed("ST_X(position)", persisted=True))
-    lat: Mapped[float | None] = mapped_column(Float, Computed("ST_Y(position)", persisted=True))
     # The change feed API workers read (migration 0004): stamped by a trigger on every write.
     revision: Mapped[int] = mapped_column(
         BigInteger, server_default=text("nextval('units_revision_seq')"))
@@ -135,8 +134,37 @@ class Unit(Base):
     __table_args__ = (
         CheckConstraint(_one_of("kind", UNIT_KINDS), name="kind"),
         CheckConstraint(_one_of("status", UNIT_STATUSES), name="status"),
-        CheckConstraint(_lonlat("position"), name="position_lonlat"),
     )
+
+
+class UnitPosition(Base):
+    """A unit's last GPS fix (WGS-84) and when it was taken; stamped for the change feed as
+    units are (``revision`` from the same sequence, ``changed_xid``)."""
+
+    __tablename__ = "unit_positions"
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    position = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    position_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Plain copies of the position, kept by PostgreSQL: read for every incident.
+    lon: Mapped[float | None] = mapped_column(Float, Computed("ST_X(position)", persisted=True))
+    lat: Mapped[float | None] = mapped_column(Float, Computed("ST_Y(position)", persisted=True))
+    revision: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('units_revision_seq')"))
+    changed_xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("pg_current_xact_id()::text::bigint"), index=True)
+    __table_args__ = (CheckConstraint(_lonlat("position"), name="position_lonlat"),)
+
+
+class StatusTransition(Base):
+    """A status change the database allows (``entity``: incident or unit); triggers refuse
+    every other (migration 0005)."""
+
+    __tablename__ = "status_transitions"
+    entity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    from_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    to_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    __table_args__ = (CheckConstraint("entity IN ('incident', 'unit')", name="entity"),)
 
 
 class FleetEpoch(Base):
@@ -193,7 +221,20 @@ class Incident(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its first decision was recorded (None: stored, not yet decided; the reconciler
+    # decides incidents left so).
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who reported it, and the client's Idempotency-Key with a digest of what it sent: a
+    # retry with the same key gets this incident back instead of a second one.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id",
+                                                              ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (
+        Index("uq_incidents_idempotency_key", "api_key_id", "idempotency_key", unique=True,
+              postgresql_where=text("idempotency_key IS NOT NULL")),
+        Index("ix_incidents_undecided", "received_at",
+              postgresql_where=text("decided_at IS NULL")),
         CheckConstraint(_one_of("status", INCIDENT_STATUSES), name="status"),
         CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
         CheckConstraint(_lonlat("geom"), name="geom_lonlat"),
@@ -201,7 +242,8 @@ class Incident(Base):
 
 
 class Assignment(Base):
-    """A unit sent to an incident. A unit has at most one active (unreleased) assignment."""
+    """A unit sent to an incident. A unit has at most one active (unreleased) assignment, and
+    so has an incident; a trigger refuses one for an incident that is not open or dispatched."""
 
     __tablename__ = "assignments"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -214,6 +256,8 @@ class Assignment(Base):
     eta_seconds: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (
         Index("uq_assignments_active_unit", "unit_id", unique=True,
+              postgresql_where=text("released_at IS NULL")),
+        Index("uq_assignments_active_incident", "incident_id", unique=True,
               postgresql_where=text("released_at IS NULL")),
     )
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geography
 from sqlalchemy import func, select
 
-from zones.models import Hotspot, PatrolZone, Station, Unit
+from zones.models import Hotspot, PatrolZone, Station, Unit, UnitPosition
 
 SRID = 4326
 
@@ -99,9 +99,11 @@ def unit_distances(conn: sa.Connection, lon: float, lat: float, *, radius_m: flo
     """Units (of ``status``; None: any) whose last position is within ``radius_m`` metres of a
     WGS-84 point in a straight line, nearest first: (id, callsign, metres)."""
     point = _point(lon, lat)
-    metres = func.ST_Distance(sa.cast(Unit.position, Geography), sa.cast(point, Geography))
+    metres = func.ST_Distance(sa.cast(UnitPosition.position, Geography),
+                              sa.cast(point, Geography))
     query = (select(Unit.id, Unit.callsign, metres)
-             .where(func.ST_DWithin(sa.cast(Unit.position, Geography),
+             .join(UnitPosition, UnitPosition.unit_id == Unit.id)
+             .where(func.ST_DWithin(sa.cast(UnitPosition.position, Geography),
                                     sa.cast(point, Geography), radius_m))
              .order_by(metres))
     if status:
@@ -112,8 +114,9 @@ def unit_distances(conn: sa.Connection, lon: float, lat: float, *, radius_m: flo
 def units_within(conn: sa.Connection, polygon_wkt: str) -> list[int]:
     """Ids of the units whose last position lies inside a WGS-84 polygon (WKT)."""
     area = func.ST_GeomFromText(sa.bindparam("area", polygon_wkt), SRID)
-    return list(conn.execute(select(Unit.id).where(func.ST_Intersects(Unit.position, area))
-                             .order_by(Unit.id)).scalars())
+    return list(conn.execute(select(UnitPosition.unit_id)
+                             .where(func.ST_Intersects(UnitPosition.position, area))
+                             .order_by(UnitPosition.unit_id)).scalars())
 
 
 def hotspots_in_zone(conn: sa.Connection, zone_id: int, *,

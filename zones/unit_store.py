@@ -16,20 +16,22 @@ import sqlalchemy as sa
 _AVAILABLE_UNITS = """
 SELECT coalesce(array_agg(u.id), '{}') AS id,
        coalesce(array_agg(u.callsign), '{}'),
-       coalesce(array_agg(u.lon), '{}'),
-       coalesce(array_agg(u.lat), '{}'),
-       coalesce(array_agg(extract(epoch FROM now() - u.position_at)::float8), '{}'),
+       coalesce(array_agg(f.lon), '{}'),
+       coalesce(array_agg(f.lat), '{}'),
+       coalesce(array_agg(extract(epoch FROM now() - f.position_at)::float8), '{}'),
        coalesce(array_agg(s.lon), '{}'),
        coalesce(array_agg(s.lat), '{}')
-FROM units u LEFT JOIN stations s ON s.id = u.home_station_id
+FROM units u LEFT JOIN unit_positions f ON f.unit_id = u.id
+LEFT JOIN stations s ON s.id = u.home_station_id
 WHERE u.status = 'available' AND u.kind = %(kind)s
 """
 _AVAILABLE_FIELDS = ("id", "callsign", "lon", "lat", "age_s", "home_lon", "home_lat")
 
 _UNIT_SQL = """
 SELECT u.id, u.callsign, u.kind, u.status, u.simulated, u.home_station_id,
-       ST_X(u.position), ST_Y(u.position), u.position_at, a.incident_id
-FROM units u LEFT JOIN assignments a ON a.unit_id = u.id AND a.released_at IS NULL
+       f.lon, f.lat, f.position_at, a.incident_id
+FROM units u LEFT JOIN unit_positions f ON f.unit_id = u.id
+LEFT JOIN assignments a ON a.unit_id = u.id AND a.released_at IS NULL
 """
 _UNIT = sa.text(_UNIT_SQL + "WHERE u.id = :id")
 
@@ -39,18 +41,24 @@ _UNIT_FIELDS = ("id", "callsign", "kind", "status", "simulated", "home_station_i
 _LIST_UNITS = sa.text(_UNIT_SQL + """
 WHERE (CAST(:status AS text) IS NULL OR u.status = :status)
   AND (CAST(:kind AS text) IS NULL OR u.kind = :kind)
-  AND (CAST(:lon AS float8) IS NULL OR ST_DWithin(u.position::geography,
+  AND (CAST(:lon AS float8) IS NULL OR ST_DWithin(f.position::geography,
        ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius))
 ORDER BY u.id
 LIMIT :limit
 """)
 
 _SET_UNIT_STATUS = sa.text("UPDATE units SET status = :status WHERE id = :id")
-_LOCK_UNIT = sa.text("SELECT status FROM units WHERE id = :id FOR UPDATE")
-_CREATE_UNITS = sa.text(
-    "INSERT INTO units (callsign, kind, home_station_id, status, simulated, position, "
-    "position_at) VALUES (:callsign, :kind, :home_station_id, 'available', :simulated, "
-    "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), now()) ON CONFLICT (callsign) DO NOTHING")
+#: Units are locked after the incident they are assigned to, several in the order of their ids:
+#: every path takes its locks in that one order. FOR NO KEY UPDATE, as a claim does.
+_LOCK_UNITS = sa.text("SELECT id, status FROM units WHERE id = ANY(:ids) ORDER BY id "
+                      "FOR NO KEY UPDATE")
+_CREATE_UNITS = sa.text("""
+WITH unit AS (INSERT INTO units (callsign, kind, home_station_id, status, simulated)
+              VALUES (:callsign, :kind, :home_station_id, 'available', :simulated)
+              ON CONFLICT (callsign) DO NOTHING RETURNING id)
+INSERT INTO unit_positions (unit_id, position, position_at)
+SELECT id, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), now() FROM unit
+""")
 
 
 def available_units(conn: sa.Connection, *, kind: str) -> dict[str, np.ndarray]:
@@ -89,9 +97,10 @@ def list_units(conn: sa.Connection, *, status: str | None, kind: str | None,
     return [dict(zip(_UNIT_FIELDS, row)) for row in rows]
 
 
-def lock_unit(conn: sa.Connection, unit_id: int) -> str | None:
-    """Lock a unit row for this transaction; returns its status (None: no such unit)."""
-    return conn.execute(_LOCK_UNIT, {"id": unit_id}).scalar()
+def lock_units(conn: sa.Connection, unit_ids: list[int]) -> dict[int, str]:
+    """Lock unit rows for this transaction, in the order of their ids; returns each found unit's
+    status by id."""
+    return dict(conn.execute(_LOCK_UNITS, {"ids": list(unit_ids)}).all())
 
 
 def set_unit_status(conn: sa.Connection, unit_id: int, *, status: str) -> None:
@@ -104,4 +113,4 @@ def create_units(conn: sa.Connection, units: list[dict]) -> int:
     and placed now; skip known callsigns. Returns how many were new."""
     if not units:
         return 0
-    return conn.execute(_CREATE_UNITS, units).rowcount
+    return sum(conn.execute(_CREATE_UNITS, unit).rowcount for unit in units)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
 from api.deps import ConfigDep, Dispatcher, EngineDep, LoopPoolDep, Reader
@@ -13,22 +13,35 @@ from api.errors import errors
 from api.inputs import INT32_MAX, IdPath, Moment
 from api.schemas.incidents import (AssignUnit, IncidentCreate, IncidentCreated, IncidentDetail,
                                    IncidentPublic, IncidentStatusChoice)
-from patrol import service
+from patrol import alarms, service
 
 router = APIRouter(prefix="/incidents", tags=["incidents"],
                    responses=errors(401, 403, 422, 503))
 BODY_ERRORS = errors(400, 413)
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255,
+    description="a unique string per incident (e.g. a UUID): a retry with the same key and "
+                "body gets the incident the first request stored, not a second one")]
 
 
-@router.post("", status_code=201, response_model=IncidentCreated, responses=BODY_ERRORS)
+@router.post("", status_code=201, response_model=IncidentCreated,
+             responses={**BODY_ERRORS, **errors(409)})
 async def create_incident(body: IncidentCreate, pool: LoopPoolDep, config: ConfigDep,
-                          caller: Dispatcher) -> Response:
+                          caller: Dispatcher,
+                          idempotency_key: IdempotencyKey = None) -> Response:
     """Receive an incident: locate its grid, zone and station, rank units by drive time, and
     dispatch the fastest (priority at or above the auto-dispatch level) or recommend it.
-    A 503 after the incident was stored says so: it stays open for a dispatcher."""
-    view = await service.receive_incident(pool, config, requested_by=caller.label,
-                                          **body.model_dump())
-    return encoded(view, 201)  # pre-encoded: the alarm path skips validating its own reply
+    A 503 after the incident was stored says so and gives its ``incident_id``: it stays open and
+    is decided within seconds. A retry with the same Idempotency-Key gets that incident
+    (``replayed``, header Idempotent-Replayed), decided then if it was not; the same key with
+    another body is a 409."""
+    view = await alarms.receive_incident(pool, config, requested_by=caller.label,
+                                         api_key_id=caller.key_id,
+                                         idempotency_key=idempotency_key, **body.model_dump())
+    reply = encoded(view, 201)  # pre-encoded: the alarm path skips validating its own reply
+    if view["replayed"]:
+        reply.headers["Idempotent-Replayed"] = "true"
+    return reply
 
 
 @router.get("", response_model=list[IncidentPublic])

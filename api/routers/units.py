@@ -12,25 +12,26 @@ from api.errors import errors
 from api.inputs import IdPath, NearDep
 from api.schemas.units import (PositionIn, PositionsIn, PositionsStored, StatusIn,
                                UnitKindChoice, UnitMoved, UnitPublic, UnitStatusChoice)
-from patrol import service
+from patrol import positions, service
 
 router = APIRouter(prefix="/units", tags=["units"], responses=errors(401, 403, 422, 503))
 BODY_ERRORS = errors(400, 404, 413)
 
 
-@router.put("/positions", response_model=PositionsStored, responses=BODY_ERRORS)
+@router.put("/positions", response_model=PositionsStored, responses=errors(400, 413))
 async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Dispatcher) -> dict:
-    """Many GPS fixes at once; all are stored or none (an unknown unit rejects the batch)."""
-    stored = await service.move_units(pool, [f.model_dump() for f in body.fixes])
-    return {"received": len(body.fixes), "stored": stored}
+    """Many GPS fixes at once: the good ones are stored, and each the domain refuses (an
+    unknown unit, a time in the future) is reported with its index in ``fixes`` and why. A
+    body that does not match the document (a fix without a time zone...) is refused whole."""
+    return await positions.move_units(pool, [f.model_dump() for f in body.fixes])
 
 
 @router.put("/{unit_id}/position", response_model=UnitMoved, responses=BODY_ERRORS)
 async def update_position(unit_id: IdPath, body: PositionIn, pool: LoopPoolDep,
                           engine: EngineDep, caller: Dispatcher) -> dict:
     """One GPS fix; an older fix than the one kept is ignored (``stored`` false)."""
-    stored = await service.move_units(pool, [{"unit_id": unit_id, **body.model_dump()}])
-    return {**await run_in_threadpool(service.get_unit, engine, unit_id), "stored": bool(stored)}
+    stored = await positions.move_unit(pool, {"unit_id": unit_id, **body.model_dump()})
+    return {**await run_in_threadpool(service.get_unit, engine, unit_id), "stored": stored}
 
 
 @router.put("/{unit_id}/status", response_model=UnitPublic,

@@ -75,7 +75,7 @@ class CandidatePublic(BaseModel):
 
 
 class DecisionPublic(BaseModel):
-    mode: Literal["auto", "recommendation"]
+    mode: Literal["auto", "recommendation", "override", "reconcile"]
     reason: str
     unit_id: int | None
 
@@ -93,8 +93,11 @@ class IncidentCreated(IncidentPublic):
     route of the unit sent."""
 
     candidates: list[CandidatePublic]
-    decision: DecisionPublic
+    decision: DecisionPublic | None = Field(
+        description="none only when the incident was closed before it could be decided")
     route: RouteFeature | None = None
+    replayed: bool = Field(description="stored by an earlier request with the same "
+                                       "Idempotency-Key (then no route)")
 
 
 class DecisionRecord(BaseModel):

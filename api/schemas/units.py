@@ -63,6 +63,15 @@ class UnitMoved(UnitPublic):
     stored: bool = Field(description="false when the fix is older than the one kept")
 
 
+class FixRefused(BaseModel):
+    """A fix of a batch that was not stored, and why."""
+
+    index: int = Field(description="its place in ``fixes``, from 0")
+    unit_id: int
+    reason: str
+
+
 class PositionsStored(BaseModel):
     received: int
-    stored: int = Field(description="fixes newer than the ones kept")
+    stored: int = Field(description="units moved: fixes newer than the ones kept")
+    rejected: list[FixRefused] = Field(description="the fixes refused, each with why")

@@ -155,9 +155,9 @@ def test_a_unit_being_claimed_elsewhere_is_skipped_and_the_audit_says_who_went(c
 def test_losing_the_database_after_the_incident_is_stored(client, city, monkeypatch):
     """The connection dies between storing the incident and recording its decision: 503 that
     says the incident was stored, the incident is there (open), and the next alarm works."""
-    from patrol import service
+    from patrol import alarms
     headers = city.headers("dispatcher")
-    real = service._available_units
+    real = alarms._available_units
 
     async def then_lose_the_connection(conn, *args):
         answer = await real(conn, *args)
@@ -166,7 +166,7 @@ def test_losing_the_database_after_the_incident_is_stored(client, city, monkeypa
                           {"pid": conn.info.backend_pid})
         return answer
 
-    monkeypatch.setattr(service, "_available_units", then_lose_the_connection)
+    monkeypatch.setattr(alarms, "_available_units", then_lose_the_connection)
     reply = client.post("/incidents", json={**BEIHU, "priority": 1}, headers=headers)
     assert reply.status_code == 503, reply.text
     detail = reply.json()["detail"]

@@ -76,22 +76,26 @@ def unit_ids(city) -> list[int]:
 
 def test_the_copy_follows_every_kind_of_change(city, wuhan_central, unit_ids):
     graph, engine, url = wuhan_central.graph, city.engine, city.url
-    run(engine, "UPDATE units SET position_at = now()")  # every fix fresh to start with
+    run(engine, "UPDATE unit_positions SET position_at = now()")  # every fix fresh to start with
     cache = FleetCache()
     assert cache.update(0, feed(url, 0), graph, LIMIT_M)
     assert_follows(cache, engine, graph)
 
     moved, off_duty, stale = unit_ids[:3]
-    run(engine, "UPDATE units SET position = ST_SetSRID(ST_MakePoint(114.2712, 30.6012), 4326),"
-                " position_at = now() WHERE id = :id", id=moved)
+    run(engine, "UPDATE unit_positions SET position = ST_SetSRID(ST_MakePoint(114.2712, 30.6012),"
+                " 4326), position_at = now() WHERE unit_id = :id", id=moved)
     run(engine, "UPDATE units SET status = 'off_duty' WHERE id = :id", id=off_duty)
-    run(engine, "UPDATE units SET position_at = now() - interval '1 hour' WHERE id = :id",
-        id=stale)
+    run(engine, "UPDATE unit_positions SET position_at = now() - interval '1 hour' "
+                "WHERE unit_id = :id", id=stale)
     with engine.begin() as conn:
         (new_unit,) = conn.execute(sa.text(
-            "INSERT INTO units (callsign, kind, home_station_id, position, position_at) "
-            "SELECT 'NEW-1', 'patrol_car', home_station_id, position, now() FROM units "
+            "INSERT INTO units (callsign, kind, home_station_id) "
+            "SELECT 'NEW-1', 'patrol_car', home_station_id FROM units "
             "WHERE id = :id RETURNING id"), {"id": moved}).one()
+        conn.execute(sa.text(
+            "INSERT INTO unit_positions (unit_id, position, position_at) "
+            "SELECT :new, position, now() FROM unit_positions WHERE unit_id = :id"),
+            {"new": new_unit, "id": moved})
     changes = catch_up(cache, url, graph)
     assert sorted(changes["id"]) == sorted([moved, off_duty, stale, new_unit])  # only those
     assert_follows(cache, engine, graph)
@@ -101,8 +105,8 @@ def test_the_copy_follows_every_kind_of_change(city, wuhan_central, unit_ids):
     junction = int(np.argmax(np.bincount(np.concatenate([graph.edge_tail[roads],
                                                          graph.edge_head[roads]]))))
     lon, lat = (float(v) for v in graph.node_lonlat[junction])
-    run(engine, "UPDATE units SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
-                "WHERE id = :id", id=moved, lon=lon, lat=lat)
+    run(engine, "UPDATE unit_positions SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+                " WHERE unit_id = :id", id=moved, lon=lon, lat=lat)
     catch_up(cache, url, graph)
     assert_follows(cache, engine, graph)
     positions, snaps = cache.available("patrol_car", database_now(engine), STALE_S)
@@ -110,16 +114,29 @@ def test_the_copy_follows_every_kind_of_change(city, wuhan_central, unit_ids):
 
     # Two reads from the same point, applied newest first: the older must not win.
     since = cache.since
-    run(engine, "UPDATE units SET position = ST_SetSRID(ST_MakePoint(114.2801, 30.5950), 4326)"
-                " WHERE id = :id", id=moved)
+    run(engine, "UPDATE unit_positions SET position = ST_SetSRID(ST_MakePoint(114.2801, 30.5950),"
+                " 4326) WHERE unit_id = :id", id=moved)
     older, older_whole = feed(url, since), feed(url, 0)
-    run(engine, "UPDATE units SET position = ST_SetSRID(ST_MakePoint(114.2655, 30.6050), 4326)"
-                " WHERE id = :id", id=moved)
+    run(engine, "UPDATE unit_positions SET position = ST_SetSRID(ST_MakePoint(114.2655, 30.6050),"
+                " 4326) WHERE unit_id = :id", id=moved)
     newer = feed(url, since)
     assert cache.update(since, newer, graph, LIMIT_M)
     assert cache.update(since, older, graph, LIMIT_M)
     assert_follows(cache, engine, graph)
     assert cache.update(0, older_whole, graph, LIMIT_M)  # an older whole read changes nothing
+    assert_follows(cache, engine, graph)
+
+    # A fix and a status change are written apart (a fix never locks its unit): a fix that took
+    # its revision before a status change but committed after it is still applied.
+    since = cache.since
+    with engine.connect() as fix_writer:
+        fix_writer.execute(sa.text(
+            "UPDATE unit_positions SET position = ST_SetSRID(ST_MakePoint(114.2744, 30.6031), "
+            "4326) WHERE unit_id = :id"), {"id": moved})
+        run(engine, "UPDATE units SET callsign = callsign || '-B' WHERE id = :id", id=moved)
+        assert cache.update(since, feed(url, since), graph, LIMIT_M)
+        fix_writer.commit()
+    assert cache.update(since, feed(url, since), graph, LIMIT_M)
     assert_follows(cache, engine, graph)
 
     # A deleted unit leaves no row to read: the feed's epoch moves and the copy is read whole.

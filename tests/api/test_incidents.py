@@ -89,7 +89,8 @@ def test_ranking_equals_networkx(client, city, wuhan_central):
     rng = np.random.default_rng(5)
     with city.engine.connect() as conn:
         units = {r[0]: (r[1], r[2]) for r in conn.execute(sa.text(
-            "SELECT id, ST_X(position), ST_Y(position) FROM units WHERE status = 'available'"))}
+            "SELECT id, lon, lat FROM units JOIN unit_positions ON unit_id = id "
+            "WHERE status = 'available'"))}
     done = 0
     while done < 6:
         lon, lat = rng.uniform(114.25, 114.30), rng.uniform(30.58, 30.62)

@@ -42,7 +42,8 @@ def test_simulator_reports_positions_through_the_api(client, city, wuhan_central
     create_fleet(city.engine, wuhan_central.graph, 30)
     with city.engine.connect() as conn:
         before = dict(conn.execute(sa.text(
-            "SELECT id, ST_AsText(position) FROM units WHERE simulated")).all())
+            "SELECT id, ST_AsText(position) FROM units JOIN unit_positions ON unit_id = id "
+            "WHERE simulated")).all())
     # Route the simulator's HTTP client into the in-process app.
     monkeypatch.setattr(simulator.httpx, "Client",
                         lambda base_url, headers, timeout: _Wrap(client, headers))
@@ -51,7 +52,8 @@ def test_simulator_reports_positions_through_the_api(client, city, wuhan_central
                        interval_s=20, ticks=2)
     with city.engine.connect() as conn:
         after = dict(conn.execute(sa.text(
-            "SELECT id, ST_AsText(position) FROM units WHERE simulated")).all())
+            "SELECT id, ST_AsText(position) FROM units JOIN unit_positions ON unit_id = id "
+            "WHERE simulated")).all())
     moved = sum(before[i] != after[i] for i in after)
     assert moved >= 0.8 * len(after)
     assert httpx  # the real client class is untouched outside this test
@@ -84,8 +86,9 @@ def test_a_unit_with_a_patrol_loop_drives_it(city, client, wuhan_central, monkey
     simulator.simulate("http://test", city.keys["dispatcher"], wuhan_central.graph,
                        interval_s=25, ticks=2, loops={unit_id: (path, 200.0)})
     with city.engine.connect() as conn:
-        lon, lat = conn.execute(sa.text("SELECT ST_X(position), ST_Y(position) FROM units "
-                                        "WHERE id = :u"), {"u": unit_id}).one()
+        lon, lat = conn.execute(sa.text("SELECT ST_X(position), ST_Y(position) "
+                                        "FROM unit_positions WHERE unit_id = :u"),
+                                {"u": unit_id}).one()
     expected = shapely.line_interpolate_point(shapely.LineString(path), 50 / 200,
                                               normalized=True)
     assert (lon, lat) == pytest.approx((expected.x, expected.y), abs=1e-7)

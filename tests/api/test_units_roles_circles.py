@@ -51,22 +51,19 @@ def test_positions_in_gcj02_and_staleness(client, city):
         {"unit_id": u, "lon": 114.30, "lat": 30.60, "timestamp": stale_at}
         for u in city.unit_ids]})
     with city.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE units SET position_at = :t"), {"t": stale_at})
+        conn.execute(sa.text("UPDATE unit_positions SET position_at = :t"), {"t": stale_at})
     incident = client.post("/incidents", headers=headers, json={
         "lon": BEIHU[0], "lat": BEIHU[1], "category": "theft", "priority": 5}).json()
     assert all(c["at_home_station"] for c in incident["candidates"])
     client.post(f"/incidents/{incident['id']}/close", headers=headers)
 
 
-def test_batch_positions_are_all_or_nothing(client, city):
+def test_bad_single_positions(client, city):
     headers = city.headers("dispatcher")
     now = datetime.now(timezone.utc).isoformat()
-    reply = client.put("/units/positions", headers=headers, json={"fixes": [
-        {"unit_id": city.unit_ids[2], "lon": 114.28, "lat": 30.60, "timestamp": now},
-        {"unit_id": 987654, "lon": 114.28, "lat": 30.60, "timestamp": now}]})
-    assert reply.status_code == 404 and "no unit 987654; nothing was stored" in reply.text
-    unit = client.get(f"/units/{city.unit_ids[2]}", headers=headers).json()
-    assert unit["lon"] != pytest.approx(114.28)
+    reply = client.put("/units/987654/position", headers=headers,
+                       json={"lon": 114.28, "lat": 30.60, "timestamp": now})
+    assert reply.status_code == 404 and "no unit 987654" in reply.text
     for fix, message in (({"lon": 114.28, "lat": 95.0, "timestamp": now}, "latitude 95.0"),
                          ({"lon": 114.28, "lat": 30.6, "timestamp": "2026-11-21T08:00:00"},
                           "has no time zone"),
@@ -91,7 +88,8 @@ def test_a_batch_keeps_each_units_newest_fix_in_any_crs(client, city):
          "timestamp": (now - timedelta(seconds=30)).isoformat()},
     ]
     reply = client.put("/units/positions", headers=headers, json={"fixes": fixes})
-    assert reply.status_code == 200 and reply.json() == {"received": 3, "stored": 2}
+    assert reply.status_code == 200
+    assert reply.json() == {"received": 3, "stored": 2, "rejected": []}
     moved = {u: client.get(f"/units/{u}", headers=headers).json() for u in (first, second)}
     assert (moved[first]["lon"], moved[first]["lat"]) == pytest.approx((114.2701, 30.6001))
     assert (moved[second]["lon"], moved[second]["lat"]) == pytest.approx((114.2811, 30.6022),
