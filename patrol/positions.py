@@ -1,5 +1,5 @@
-"""GPS fixes of the fleet: checked one by one, the good ones stored in one statement on the
-event loop (fleets report all the time), each bad one reported with why."""
+"""GPS fixes of the fleet: the good ones stored in one statement on the event loop (fleets
+report all the time), each the domain refuses reported with why."""
 
 from __future__ import annotations
 
@@ -9,26 +9,23 @@ import numpy as np
 
 from patrol.errors import Invalid, NotFound
 from patrol.service import now
-from routing import RoutingError, parse_coord_system, to_wgs84
-from routing.coords import check_lonlat
+from routing import parse_coord_system, to_wgs84
 from zones import alarm_store
 from zones.database import LoopPool
 
 
 async def move_units(pool: LoopPool, fixes: list[dict]) -> dict:
-    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]. A bad fix (unknown unit, a
-    coordinate out of range or in an unknown system, a timestamp without time zone or in the
-    future) is left out and reported; the others are stored. Returns {received, stored (units
-    moved), rejected: [{index, unit_id, reason}]}. Runs on the event loop: fleets report all
-    the time."""
-    reasons = _fix_problems(fixes, now())
+    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]. A fix of an unknown unit, or
+    with a timestamp without time zone, out of range or in the future, is left out and
+    reported; the others are stored. A coordinate out of range is bad input for the whole
+    batch (``RoutingError``), as the document says. Returns {received, stored (units moved),
+    rejected: [{index, unit_id, reason}]}."""
+    lon, lat = _fixes_in_wgs84(fixes)
+    moment = now()
+    reasons = [_time_problem(fix, moment) for fix in fixes]
     good = [i for i, reason in enumerate(reasons) if reason is None]
-    rows = []
-    if good:
-        lon, lat = _fixes_in_wgs84([fixes[i] for i in good])
-        rows = [{"id": fixes[i]["unit_id"], "lon": x, "lat": y,
-                 "at": fixes[i]["timestamp"].astimezone(timezone.utc)}
-                for i, x, y in zip(good, lon.tolist(), lat.tolist())]
+    rows = [{"id": fixes[i]["unit_id"], "lon": float(lon[i]), "lat": float(lat[i]),
+             "at": fixes[i]["timestamp"].astimezone(timezone.utc)} for i in good]
     unknown, moved = [], 0
     if rows:
         async with pool.connection() as conn:
@@ -51,29 +48,6 @@ async def move_unit(pool: LoopPool, fix: dict) -> bool:
     return bool(report["stored"])
 
 
-def _fix_problems(fixes: list[dict], moment: datetime) -> list[str | None]:
-    """What is wrong with each fix (None: nothing), checked as arrays where it can be."""
-    reasons: list[str | None] = [None] * len(fixes)
-    lon = np.array([f["lon"] for f in fixes], dtype=np.float64)
-    lat = np.array([f["lat"] for f in fixes], dtype=np.float64)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    for i in np.flatnonzero(bad).tolist():
-        try:
-            check_lonlat(lon[i], lat[i])
-        except RoutingError as error:
-            reasons[i] = str(error)
-    for system in {f["crs"] for f in fixes}:
-        try:
-            parse_coord_system(system)
-        except RoutingError as error:
-            for i, fix in enumerate(fixes):
-                if fix["crs"] == system:
-                    reasons[i] = reasons[i] or str(error)
-    for i, fix in enumerate(fixes):
-        reasons[i] = reasons[i] or _time_problem(fix, moment)
-    return reasons
-
-
 def _time_problem(fix: dict, moment: datetime) -> str | None:
     """What is wrong with a fix's timestamp (None: nothing)."""
     at = fix["timestamp"]
@@ -90,7 +64,8 @@ def _time_problem(fix: dict, moment: datetime) -> str | None:
 
 
 def _fixes_in_wgs84(fixes: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """The fixes' coordinates in WGS-84 (arrays, one entry per fix), converted per CRS."""
+    """The fixes' coordinates in WGS-84 (arrays, one entry per fix), converted per CRS after
+    their range is checked (``RoutingError`` names a value out of range)."""
     lon = np.array([f["lon"] for f in fixes], dtype=np.float64)
     lat = np.array([f["lat"] for f in fixes], dtype=np.float64)
     crs = np.array([parse_coord_system(f["crs"]).value for f in fixes])
