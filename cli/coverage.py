@@ -134,7 +134,7 @@ def _dask(args: argparse.Namespace, settings: Settings, speeds: SpeedModel) -> I
     graph_file = str(source if str(source).endswith(COMPILED_SUFFIX)
                      else compiled_path(source, speeds, settings.cache_dir))
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None) if args.scheduler == "local" else None
+                           dashboard_address=":0") if args.scheduler == "local" else None
     try:
         # A remote scheduler answers at once or not at all; local workers may take a while.
         client = Client(cluster if cluster is not None else args.scheduler,

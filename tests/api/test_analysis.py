@@ -125,7 +125,7 @@ def test_dask_local_cluster_gives_the_same_answers(city, wuhan_central, wuhan_ce
         tiers = station_tiers(conn)
         places = hotspots(conn)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         remote = dask_times(client, str(wuhan_central_compiled), tiers, places, partitions=5)
     for tier in TIERS:
         local = tier_times(wuhan_central.graph, tiers[tier], places)
