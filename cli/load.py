@@ -36,9 +36,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "(9: about 0.1 km² each; default 9)")
     wuhan.set_defaults(handler=cmd_load_wuhan)
     for name, helptext in (("stations", "police stations, posts, bureaus (kind from a 'kind' "
-                                        "column or from the name)"),
+                                        "column or from the name); says how many lie outside "
+                                        "the road network"),
                            ("hotspots", "hotspots (parts of one place are merged)")):
-        sub = load_commands.add_parser(name, help=helptext)
+        sub = load_commands.add_parser(name, help=helptext, parents=[network_arguments()]
+                                       if name == "stations" else [])
         sub.add_argument("files", type=Path, nargs="+")
         sub.add_argument("--crs", default="wgs84", help="wgs84, gcj02 or bd09 (files cannot say "
                          "GCJ-02 or BD-09 themselves)")
@@ -68,23 +70,30 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_load_wuhan(args: argparse.Namespace, settings: Settings) -> int:
     """The demo stations and hotspots (GCJ-02 files), then H3 grid cells and patrol zones."""
-    from patrol.analysis import stations_outside
     from zones.loading import load_generated_grid
-    from zones.lookups import station_points
 
     with database(settings) as engine:
         for name, kind, category in WUHAN_FILES:
             _load_file(engine, DATA_DIR / "poi" / name, kind=kind, crs="gcj02",
                        category=category, settings=settings)
         graph = graph_of(args, settings)
-        with engine.connect() as conn:
-            stations = station_points(conn)
-        outside = stations_outside(graph, stations, limit_m=settings.snap_limit_m)
-        print(f"stations: {len(outside)} of {len(stations)} outside the road network (more "
-              f"than {settings.snap_limit_m:g} m from any road): no circles, no zones")
+        print(_stations_outside(engine, graph, settings))
         print(load_generated_grid(engine, graph, resolution=args.grid_resolution,
                                   snap_limit_m=settings.snap_limit_m))
     return 0
+
+
+def _stations_outside(engine, graph, settings: Settings) -> str:
+    """A sentence: how many of the loaded stations lie outside the road network of ``graph``
+    (farther than the snapping limit from every road: they draw no circles and get no zone)."""
+    from patrol.analysis import stations_outside
+    from zones.lookups import station_points
+
+    with engine.connect() as conn:
+        stations = station_points(conn)
+    outside = stations_outside(graph, stations, limit_m=settings.snap_limit_m)
+    return (f"stations: {len(outside)} of {len(stations)} outside the road network (more than "
+            f"{settings.snap_limit_m:g} m from any road): no circles, no zones")
 
 
 def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,6 +103,8 @@ def cmd_load_files(args: argparse.Namespace, settings: Settings) -> int:
             _load_file(engine, path, kind=args.kind, crs=args.crs, settings=settings,
                        category=getattr(args, "category", None),
                        level=getattr(args, "level", None))
+        if args.kind == "stations":
+            print(_stations_outside(engine, graph_of(args, settings), settings))
     return 0
 
 

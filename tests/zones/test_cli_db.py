@@ -46,7 +46,8 @@ def test_unreachable_cluster_folder_is_explained(monkeypatch, capsys):
     assert "cannot reach" in capsys.readouterr().err
 
 
-def test_station_tiers_are_configurable(monkeypatch, capsys, fresh_database, tmp_path):
+def test_station_tiers_are_configurable(monkeypatch, capsys, fresh_database, tmp_path,
+                                        wuhan_central_compiled):
     import json
     url = fresh_database()
     monkeypatch.setenv("DATABASE_URL", url)
@@ -57,14 +58,19 @@ def test_station_tiers_are_configurable(monkeypatch, capsys, fresh_database, tmp
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.3, 30.6]},
          "properties": {"name": "甲警务室"}},
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.31, 30.6]},
-         "properties": {"name": "乙派出所"}}]}, ensure_ascii=False))
-    assert main(["load", "stations", str(stations)]) == 0
-    assert "2 added" in capsys.readouterr().out
+         "properties": {"name": "乙派出所"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.6, 30.9]},
+         "properties": {"name": "丙派出所"}}]}, ensure_ascii=False))
+    network = ["--graph", str(wuhan_central_compiled)]
+    assert main(["load", "stations", str(stations), *network]) == 0
+    out = capsys.readouterr().out
+    assert "3 added" in out  # the third lies far beyond the central network
+    assert "stations: 1 of 3 outside the road network (more than 500 m from any road)" in out
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         tiers = dict(conn.execute(sa.text("SELECT kind, tier_minutes FROM stations")).all())
     engine.dispose()
     assert tiers == {"police_post": 3, "police_station": 1}
     monkeypatch.setenv("PATROL_STATION_TIERS", json.dumps({"police_post": 2}))
-    assert main(["load", "stations", str(stations)]) == 2  # a bad setting is a sentence too
+    assert main(["load", "stations", str(stations), *network]) == 2  # a bad setting is a sentence too
     assert "bad setting in the environment (station_tiers.police_post" in capsys.readouterr().err
