@@ -42,6 +42,10 @@ class Settings(BaseSettings):
                                              "seconds")
     ranking: Literal["compiled", "networkx"] = Field(
         "compiled", description="networkx: the plain baseline ranking, for benchmarks only")
+    statement_timeout_s: PositiveFloat = Field(30.0, description="the API's longest SQL "
+                                               "statement, seconds")
+    lock_timeout_s: PositiveFloat = Field(5.0, description="the API's longest wait for a "
+                                          "row or table lock, seconds")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body, bytes")
     map_tiles: str = Field("OpenStreetMap", description="map tiles: OpenStreetMap, a URL template "
                            "of your own tile server, or none")

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.callers import LOOKUP_CONNECTIONS, KeyRing
 from api.errors import FieldError, Problem, add_error_handlers
 from api.middleware import BodyLimit
 from api.routers import circles, health, incidents, maps, plans, units
@@ -56,7 +57,10 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         await app.state.loop_pool.open()
         app.state.settings = settings
         app.state.engine = engine
-        app.state.keys = {}
+        app.state.key_pool = loop_pool(settings, name="patrol keys",
+                                        size=LOOKUP_CONNECTIONS)
+        await app.state.key_pool.open()
+        app.state.key_ring = KeyRing(app.state.key_pool)
         app.state.circle_options = CircleOptions.of(settings)
         app.state.coverage_maps = CoverageMaps(
             engine, road_graph, options=app.state.circle_options,
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         reconciler.cancel()
         await asyncio.gather(reconciler, return_exceptions=True)
         await app.state.loop_pool.close()
+        await app.state.key_pool.close()
         engine.dispose()
 
     app = FastAPI(title="Patrol and rapid-response dispatch", version="0.1.0", lifespan=lifespan,

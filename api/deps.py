@@ -3,44 +3,26 @@ configuration, the circle options, the coverage maps) and the caller behind the 
 
 Declared async so that FastAPI runs them on the event loop rather than handing each to the
 thread pool (a thread hop per dependency per request); none of them blocks but a key lookup on a
-cache miss, which goes to the thread pool itself.
+cache miss, which waits on a pool of its own (:mod:`api.callers`).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request, Security
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel
 
+from api.callers import Caller
 from api.errors import Forbidden, Unauthorized
 from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
 from patrol.service import DispatchConfig
-from zones import api_keys
 from zones.database import LoopPool
-
-#: Seconds a looked-up API key is trusted before it is looked up again.
-KEY_CACHE_SECONDS = 30.0
 
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                        description="your API key (patrol keys create --role ROLE)")
-
-
-class Caller(BaseModel):
-    """Who sent the request: the key's id, role and name."""
-
-    key_id: int
-    role: str
-    name: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"key {self.key_id} ({self.role}{', ' + self.name if self.name else ''})"
 
 
 async def get_engine(request: Request) -> sa.Engine:
@@ -65,25 +47,14 @@ async def get_coverage_maps(request: Request) -> CoverageMaps:
 
 async def get_caller(request: Request,
                      key: Annotated[str | None, Security(api_key)] = None) -> Caller:
-    """The caller of a valid key (looked up at most every :data:`KEY_CACHE_SECONDS`)."""
+    """The caller of a valid key (see :class:`api.callers.KeyRing`)."""
     if not key:
         raise Unauthorized("missing X-API-Key header: every request needs an API key "
                            "(patrol keys create --role ROLE)")
-    cache: dict = request.app.state.keys
-    hit = cache.get(key)
-    if hit is None or hit[0] < time.monotonic():
-        found = await run_in_threadpool(_role_of_key, request.app.state.engine, key)
-        if found is None:
-            raise Unauthorized("unknown or revoked API key")
-        hit = (time.monotonic() + KEY_CACHE_SECONDS,
-               Caller(key_id=found[0], role=found[1], name=found[2]))
-        cache[key] = hit
-    return hit[1]
-
-
-def _role_of_key(engine: sa.Engine, key: str) -> tuple | None:
-    with engine.connect() as conn:
-        return api_keys.role_of_key(conn, key)
+    caller = await request.app.state.key_ring.caller(key)
+    if caller is None:
+        raise Unauthorized("unknown or revoked API key")
+    return caller
 
 
 def allow(*roles: str):

@@ -2,7 +2,7 @@
 (``application/problem+json``: type, title, status, detail, and for bad input the ``errors``
 per field). Domain errors map to status codes here: bad input 422, unknown ids 404, illegal
 transitions 409, a missing or unknown key 401, the wrong role 403, an oversized body 413, and a
-database that cannot be reached 503."""
+database that cannot be reached or did not answer in time 503 (the detail says which)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ from zones.cluster import ClusterError
 PROBLEM_TYPE = "application/problem+json"
 DATABASE_DOWN = ("the database is unavailable; the request was not carried out. "
                  "Try again shortly")
+TIMED_OUT = {
+    psycopg.errors.LockNotAvailable: "waited too long for a row another request holds "
+                                     "(lock timeout); nothing was changed. Try again shortly",
+    psycopg.errors.QueryCanceled: "the database took too long to answer (statement timeout); "
+                                  "nothing was changed. Try again shortly, or ask for less",
+}
 
 
 class Unauthorized(Exception):
@@ -65,7 +71,7 @@ MEANING = {
     413: "The request body is over the size limit.",
     422: "Bad input: a value outside the document, or one the domain cannot accept (a point "
          "too far from every road, a time in the future).",
-    503: "The database cannot be reached; nothing was done (or, for an alarm, the incident was "
+    503: "The database cannot be reached or did not answer in time; nothing was done (or, for an alarm, the incident was "
          "stored and stays open).",
 }
 
@@ -127,6 +133,10 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    for error, detail in TIMED_OUT.items():
+        if isinstance(cause, error):
+            return problem(503, detail)
     if isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError, ClusterError,
                         psycopg.OperationalError)) or (
             isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated):

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
 
 import numpy as np
 import sqlalchemy as sa
 
-from conftest import POI_DIR, WUHAN_CENTRAL_BBOX
+from conftest import POI_DIR, PROJECT, WUHAN_CENTRAL_BBOX
 from zones.api_keys import create_api_key
 from zones.unit_store import create_units
 from zones.loading import load_generated_grid, load_hotspots, load_stations
@@ -53,3 +62,38 @@ def make_city(url: str, graph, fleet: int = FLEET) -> City:
     return City(url, engine, keys, unit_ids)
 
 
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_server(database_url: str, graph_file: Path, log: Path, *, workers: int = 1):
+    """The API served by uvicorn in a subprocess on a free loopback port; yields its base URL
+    once ``/health`` answers, and stops it afterwards."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PATROL_GRAPH": str(graph_file)}
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--workers",
+             str(workers), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+                time.sleep(0.5)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

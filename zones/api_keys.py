@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+import psycopg
 import sqlalchemy as sa
 
 _CREATE = sa.text("INSERT INTO api_keys (key_hash, role, name) VALUES (:h, :r, :n)")
-_ROLE = sa.text("SELECT id, role, name FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL")
+_FIND = "SELECT id, role, name FROM api_keys WHERE key_hash = %(h)s AND revoked_at IS NULL"
 
 
 def hash_key(raw: str) -> str:
@@ -23,7 +24,8 @@ def create_api_key(conn: sa.Connection, role: str, *, name: str | None = None) -
     return raw
 
 
-def role_of_key(conn: sa.Connection, raw: str) -> tuple[int, str, str | None] | None:
-    """(key id, role, name) of a valid, unrevoked key, else None."""
-    row = conn.execute(_ROLE, {"h": hash_key(raw)}).first()
-    return tuple(row) if row else None
+async def find_key(conn: psycopg.AsyncConnection,
+                   key_hash: str) -> tuple[int, str, str | None] | None:
+    """(key id, role, name) of the valid, unrevoked key whose hash is ``key_hash``, else None."""
+    cursor = await conn.execute(_FIND, {"h": key_hash})
+    return await cursor.fetchone()

@@ -18,8 +18,8 @@ from zones.cluster import LocalCluster
 
 #: A pooled connection unused for longer than this (seconds) is pinged before it is lent out.
 PING_AFTER_IDLE_S = 10.0
-#: Options of the loop's connections: autocommit, and give up connecting after 3 s.
-CONNECTION_OPTIONS = {"autocommit": True, "connect_timeout": 3}
+#: Give up connecting after this many seconds.
+CONNECT_TIMEOUT_S = 3
 
 
 def database_url(settings: Settings) -> str:
@@ -41,8 +41,8 @@ def service_engine(settings: Settings) -> sa.Engine:
     """The API's pool for what runs on the thread pool (all but alarms and positions). A
     connection is checked before it is lent out (see :func:`_check_on_checkout`), so a database
     that restarted costs no failed request."""
-    engine = sa.create_engine(database_url(settings), pool_size=5, max_overflow=15,
-                              pool_timeout=5, connect_args={"connect_timeout": 3})
+    engine = sa.create_engine(database_url(settings), pool_size=5, max_overflow=15, pool_timeout=5,
+                              connect_args=session_options(settings, name="patrol service"))
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _check_on_checkout)
     return engine
@@ -55,11 +55,22 @@ def ping(engine: sa.Engine) -> None:
         conn.execute(sa.select(sa.literal(1)))
 
 
-def loop_pool(settings: Settings) -> LoopPool:
-    """The API's pool for what runs on the event loop, alarms and unit positions (see
-    :class:`LoopPool`)."""
+def session_options(settings: Settings, *, name: str) -> dict:
+    """psycopg's connection options for the API's pools: give up connecting after
+    :data:`CONNECT_TIMEOUT_S`, cancel a statement after ``settings.statement_timeout_s`` and a
+    wait for a lock after ``settings.lock_timeout_s``, and show ``name`` in
+    ``pg_stat_activity``."""
+    limits = (f"-c statement_timeout={round(settings.statement_timeout_s * 1000)} "
+              f"-c lock_timeout={round(settings.lock_timeout_s * 1000)}")
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "options": limits, "application_name": name}
+
+
+def loop_pool(settings: Settings, *, name: str = "patrol alarms", size: int = 20) -> LoopPool:
+    """A pool of at most ``size`` connections for what runs on the event loop: alarms and unit
+    positions, and, in a small one of their own, API key lookups (see :class:`LoopPool`)."""
     url = sa.make_url(database_url(settings)).set(drivername="postgresql")
-    return LoopPool(url.render_as_string(hide_password=False))
+    return LoopPool(url.render_as_string(hide_password=False), size=size,
+                    options={"autocommit": True, **session_options(settings, name=name)})
 
 
 class LoopPool:
@@ -75,8 +86,11 @@ class LoopPool:
     get ``psycopg.OperationalError``, each after an attempt of its own or of one made while it
     waited (one at a time). If it succeeds, a fresh pool replaces the stale one."""
 
-    def __init__(self, conninfo: str, *, timeout_s: float = 3.0):
+    def __init__(self, conninfo: str, *, size: int = 20, timeout_s: float = 3.0,
+                 options: dict | None = None):
         self._conninfo = conninfo
+        self._options = options or {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
+        self._size = size
         self._timeout_s = timeout_s
         self._pool = self._new_pool()
         self._lent = 0
@@ -86,8 +100,9 @@ class LoopPool:
         self._closing: set[asyncio.Task] = set()
 
     def _new_pool(self) -> AsyncConnectionPool:
-        return AsyncConnectionPool(self._conninfo, open=False, min_size=4, max_size=20,
-                                   timeout=self._timeout_s, kwargs=CONNECTION_OPTIONS)
+        return AsyncConnectionPool(self._conninfo, open=False, min_size=min(4, self._size),
+                                   max_size=self._size,
+                                   timeout=self._timeout_s, kwargs=self._options)
 
     async def open(self) -> None:
         """Start connecting in the background; callers may ask for connections at once."""
@@ -141,8 +156,7 @@ class LoopPool:
             if self._failed_attempts != failed_before:
                 raise psycopg.OperationalError("the database did not answer a moment ago")
             try:
-                probe = await psycopg.AsyncConnection.connect(self._conninfo,
-                                                              **CONNECTION_OPTIONS)
+                probe = await psycopg.AsyncConnection.connect(self._conninfo, **self._options)
             except psycopg.OperationalError:
                 self._suspect = True
                 self._failed_attempts += 1

@@ -1,9 +1,5 @@
 """Correctness under concurrency (two worker processes) and recovery from a database outage."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,37 +13,14 @@ from api import create_app
 from settings import Settings
 from zones.cluster import temporary_cluster
 
-from conftest import PROJECT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests_api_support import running_server
 
 
 def test_fifty_simultaneous_incidents_never_share_a_unit(city, wuhan_central_compiled, tmp_path):
     """Two uvicorn worker processes, 50 incidents at once, 20 units: 20 get a unit, each a
     different one, 30 stay open, and all 50 are stored."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": city.url, "PATROL_GRAPH": str(wuhan_central_compiled)}
-    log = tmp_path / "server.log"
-    log_file = open(log, "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--workers", "2",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, log.read_text()
-            time.sleep(0.5)
+    with running_server(city.url, wuhan_central_compiled, tmp_path / "server.log",
+                        workers=2) as base:
         with city.engine.connect() as conn:
             available = conn.execute(sa.text(
                 "SELECT count(*) FROM units WHERE status = 'available'")).scalar()
@@ -76,10 +49,6 @@ def test_fifty_simultaneous_incidents_never_share_a_unit(city, wuhan_central_com
         for reply in replies:
             httpx.post(f"{base}/incidents/{reply.json()['id']}/close",
                        headers=city.headers("dispatcher"), timeout=30)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log_file.close()
 
 
 def test_database_outage_gives_503_then_recovers(wuhan_central):
