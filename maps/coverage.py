@@ -9,6 +9,7 @@ works without reaching any CDN: only the base map tiles come from the network. T
 
 from __future__ import annotations
 
+import html
 import json
 from importlib import resources
 
@@ -85,10 +86,10 @@ def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour,
     for row in rows:
         x, y = shift_point(shift, row["lon"], row["lat"])
         props = {k: row.get(k) for k in fields}
-        props["colour"] = colour(row)
-        props["ring"] = OUTSIDE_RING if outside(row) else "#ffffff"
         if "category" in props:
             props["category"] = CATEGORY_NAMES.get(props["category"], props["category"])
+        props = {**_escaped(props), "colour": colour(row),
+                 "ring": OUTSIDE_RING if outside(row) else "#ffffff"}
         features.append({"type": "Feature", "properties": props,
                          "geometry": {"type": "Point", "coordinates": [round(x, 6),
                                                                        round(y, 6)]}})
@@ -107,7 +108,8 @@ def _add_points(fmap: folium.Map, name: str, rows: list[dict], shift, *, colour,
 def _add_zones(fmap: folium.Map, data: CoverageData, shift) -> None:
     if not data.zones:
         return
-    features = [{"type": "Feature", "properties": {"zone": z["name"], "station": z["station"]},
+    features = [{"type": "Feature",
+                 "properties": _escaped({"zone": z["name"], "station": z["station"]}),
                  "geometry": json.loads(_geojson(shift(z["geometry"])))} for z in data.zones]
     layer = folium.FeatureGroup(name="patrol zones (责任区)", show=False)
     folium.GeoJson({"type": "FeatureCollection", "features": features},
@@ -174,9 +176,16 @@ def _add_patrol(fmap: folium.Map, data: CoverageData, shift) -> None:
         layer.add_to(fmap)
 
 
+def _escaped(properties: dict) -> dict:
+    """``properties`` with their text made safe to show as HTML: folium's popups and tooltips
+    insert values as markup, and names come from imported files and from users."""
+    return {k: html.escape(v) if isinstance(v, str) else v for k, v in properties.items()}
+
+
 def _shifted(collection: dict, shift) -> dict:
-    """A FeatureCollection with every geometry shifted (a no-op for WGS-84)."""
-    features = [{**f, "geometry": json.loads(_geojson(shift(shapely.from_geojson(
+    """A FeatureCollection with every geometry shifted (a no-op for WGS-84) and its properties
+    escaped (see :func:`_escaped`)."""
+    features = [{**f, "properties": _escaped(f.get("properties") or {}), "geometry": json.loads(_geojson(shift(shapely.from_geojson(
         json.dumps(f["geometry"])))))} for f in collection["features"]]
     return {"type": "FeatureCollection", "features": features}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,10 +63,10 @@ def _bars(rows: dict[str, dict[int, float]], counts: dict[str, dict[str, int]] |
                        f'width:{v * 300:.0f}px;height:8px;margin:1px 0"></div>'
                        for s, v in share.items())
         text = " / ".join(f"{v:.0%}" for v in share.values())
-        html.append(f"<tr><td>{label}</td><td>{bars}</td><td>{text}</td>"
+        html.append(f"<tr><td>{escape(str(label))}</td><td>{bars}</td><td>{text}</td>"
                     f"{_counted(counts, label)}</tr>")
     for label in sorted(set(counts or {}) - set(rows)):
-        html.append(f"<tr><td>{label}</td><td></td><td>none on the network</td>"
+        html.append(f"<tr><td>{escape(str(label))}</td><td></td><td>none on the network</td>"
                     f"{_counted(counts, label)}</tr>")
     return "<table>" + "".join(html) + "</table>"
 
@@ -81,15 +82,19 @@ def _counted(counts: dict[str, dict[str, int]] | None, label: str) -> str:
 def _map_frame(summary: dict) -> str:
     if not summary.get("map"):
         return ""
-    return (f'<h2>Map</h2><iframe src="{summary["map"]}" style="width:100%;height:640px;'
+    return (f'<h2>Map</h2><iframe src="{escape(summary["map"])}" style="width:100%;height:640px;'
             f'border:1px solid #999"></iframe>')
+
+
+#: The columns of the table of hotspots beyond 5 minutes.
+GAP_COLUMNS = ("name", "category", "nearest_station", "seconds")
 
 
 def report_html(summary: dict, hotspot_seconds: np.ndarray, *, horizon_s: float) -> str:
     """The analysis report as one HTML page: the ``summary`` (see
     :func:`patrol.analysis.run_analysis`) and a histogram of ``hotspot_seconds`` (each
     on-network hotspot's drive time from the nearest station, inf beyond the horizon of
-    ``horizon_s``)."""
+    ``horizon_s``). Every name is escaped: names come from imported files."""
     finite = hotspot_seconds[np.isfinite(hotspot_seconds)]
     counts, edges = np.histogram(finite, bins=np.arange(0, horizon_s + 60, 60))
     top = max(counts.max(), 1) if len(counts) else 1
@@ -97,8 +102,8 @@ def report_html(summary: dict, hotspot_seconds: np.ndarray, *, horizon_s: float)
                         f'height:{120 * c / top:.0f}px;background:#4575b4;margin-right:2px" '
                         f'title="{int(a // 60)}-{int(b // 60)} min: {c}"></div>'
                         for c, a, b in zip(counts, edges, edges[1:]))
-    gaps = "".join(f"<tr><td>{g['name']}</td><td>{g['category']}</td><td>{g['nearest_station']}"
-                   f"</td><td>{g['seconds']}</td></tr>"
+    gaps = "".join("<tr>" + "".join(f"<td>{escape(str(g[k]))}</td>" for k in GAP_COLUMNS)
+                   + "</tr>"
                    for g in summary["hotspot_gaps_beyond_300s"][:200])
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Coverage of the 三圈 hotspots</title>
