@@ -71,7 +71,8 @@ MEANING = {
     413: "The request body is over the size limit.",
     422: "Bad input: a value outside the document, or one the domain cannot accept (a point "
          "too far from every road, a time in the future).",
-    503: "The database cannot be reached or did not answer in time; nothing was done (or, for an alarm, the incident was "
+    503: "The database cannot be reached or did not answer in time; nothing was done (or, for "
+         "an alarm, the incident was "
          "stored and stays open).",
 }
 

@@ -19,6 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_db_up(args: argparse.Namespace, settings: Settings) -> int:
     """Start the local cluster unless DATABASE_URL is set, then migrate to the latest schema."""
+    import sqlalchemy as sa
+
     from zones.cluster import LocalCluster
     from zones.database import database_url
     from zones.migrate import upgrade
@@ -27,7 +29,8 @@ def cmd_db_up(args: argparse.Namespace, settings: Settings) -> int:
         LocalCluster(settings.pg_dir).up()
     url = database_url(settings)
     upgrade(url)
-    print(f"database ready at {url} (schema at the latest migration)")
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    print(f"database ready at {shown} (schema at the latest migration)")
     return 0
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from cli.common import database, graph_of, network_arguments
 from patrol.errors import Invalid
 from settings import Settings
+
+#: The environment variable the simulator reads its API key from.
+API_KEY_VARIABLE = "PATROL_API_KEY"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,7 +26,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                                           help="move the simulated cars (round their patrol "
                                           "loops, if given one) and report them to the API")
     fleet_sim.add_argument("--api", default="http://127.0.0.1:8000", help="the API's base URL")
-    fleet_sim.add_argument("--key", required=True, help="a dispatcher or admin API key")
     fleet_sim.add_argument("--interval", type=float, default=5.0, help="seconds between reports")
     fleet_sim.add_argument("--ticks", type=int, help="stop after this many reports")
     fleet_sim.set_defaults(handler=cmd_fleet_simulate)
@@ -50,11 +53,15 @@ def cmd_fleet_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
     from zones.plan_store import unit_loops
 
+    key = os.environ.get(API_KEY_VARIABLE)
+    if not key:
+        raise Invalid(f"set {API_KEY_VARIABLE} to a dispatcher or admin API key (it is read "
+                      f"from the environment so that it shows in no process list)")
     graph = graph_of(args, settings)
     with database(settings) as engine, engine.connect() as conn:
         loops = unit_loops(conn)  # the units given a patrol loop drive it
     try:
-        simulate(args.api, args.key, graph, interval_s=args.interval, ticks=args.ticks,
+        simulate(args.api, key, graph, interval_s=args.interval, ticks=args.ticks,
                  loops=loops)
     except httpx.HTTPStatusError as exc:
         raise Invalid(f"the API refused the fleet's report: {exc.response.status_code} "

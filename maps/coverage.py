@@ -185,8 +185,9 @@ def _escaped(properties: dict) -> dict:
 def _shifted(collection: dict, shift) -> dict:
     """A FeatureCollection with every geometry shifted (a no-op for WGS-84) and its properties
     escaped (see :func:`_escaped`)."""
-    features = [{**f, "properties": _escaped(f.get("properties") or {}), "geometry": json.loads(_geojson(shift(shapely.from_geojson(
-        json.dumps(f["geometry"])))))} for f in collection["features"]]
+    features = [{**f, "properties": _escaped(f.get("properties") or {}),
+                 "geometry": json.loads(_geojson(shift(shapely.from_geojson(
+                     json.dumps(f["geometry"])))))} for f in collection["features"]]
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -30,7 +30,7 @@ for _ in $(seq 120); do
     curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
     sleep 1
 done
-$P fleet simulate --api "http://127.0.0.1:$PORT" --key "$DISPATCHER" &
+PATROL_API_KEY="$DISPATCHER" $P fleet simulate --api "http://127.0.0.1:$PORT" &
 SIM=$!
 cat <<INFO
 

@@ -96,3 +96,24 @@ def test_console_script_runs_and_usage_errors_exit_2():
     assert ok.returncode == 0 and "circles" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "cli", "circles"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--at" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_db_up_shows_no_password(capsys, server_url, monkeypatch):
+    import sqlalchemy as sa
+
+    from conftest import named_database
+
+    with named_database(server_url, "test_cli_db_up") as url:
+        with_password = sa.make_url(url).set(password="s3cret-pw")
+        monkeypatch.setenv("DATABASE_URL", with_password.render_as_string(hide_password=False))
+        code, out, err = run(capsys, "db", "up")
+    assert code == 0, err
+    assert "database ready" in out and "s3cret-pw" not in out + err and "***" in out
+
+
+def test_simulator_takes_its_key_from_the_environment(capsys, monkeypatch):
+    monkeypatch.delenv("PATROL_API_KEY", raising=False)
+    code, _, err = run(capsys, "fleet", "simulate", "--ticks", "1")
+    assert code == 2 and "set PATROL_API_KEY" in err
+    with pytest.raises(SystemExit):  # a key on the command line shows in every process list
+        main(["fleet", "simulate", "--key", "KEY"])
