@@ -140,9 +140,13 @@ def test_names_from_files_run_no_script_in_the_map(city_data, tmp_path):
 
 def test_names_from_files_run_no_script_in_the_report(tmp_path):
     share = {60: 0.5, 180: 0.7, 300: 0.9}
+    counted = {HOSTILE: {"on_network": 1, "outside_network": 0}}
     summary = {"hotspots": 1, "grid_cells": 1, "road_segments": 1, "map": None,
+               "hotspots_outside_network": 0, "grid_cells_outside_network": 0,
+               "stations_outside_network": 0,
                "hotspot_share_by_category": {HOSTILE: share},
                "hotspot_share_by_district": {HOSTILE: share},
+               "hotspot_counts_by_category": counted, "hotspot_counts_by_district": counted,
                "grid_cell_share": share, "road_length_share": share,
                "hotspot_gaps_beyond_300s": [{"name": HOSTILE, "category": HOSTILE,
                                              "nearest_station": HOSTILE, "seconds": 400}],
