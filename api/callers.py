@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from zones import api_keys
 from zones.database import LoopPool
 
-#: Seconds a known key is trusted before it is looked up again (a revoked key works this long).
+#: Seconds a known key is trusted before it is looked up again (a revoked key works this long;
+#: an expiring key is trusted no longer than until it expires).
 KNOWN_FOR_S = 30.0
 #: Seconds an unknown key is refused without a lookup.
 UNKNOWN_FOR_S = 30.0
@@ -28,11 +29,12 @@ LOOKUP_CONNECTIONS = 2
 
 
 class Caller(BaseModel):
-    """Who sent the request: the key's id, role and name."""
+    """Who sent the request: the key's id, role and name, and for a unit key its unit."""
 
     key_id: int
     role: str
     name: str | None = None
+    unit_id: int | None = None
 
     @property
     def label(self) -> str:
@@ -64,8 +66,10 @@ class KeyRing:
             self._known.pop(digest, None)
             self._refuse(digest, now + UNKNOWN_FOR_S)
             return None
-        caller = Caller(key_id=found[0], role=found[1], name=found[2])
-        self._known[digest] = (now + KNOWN_FOR_S, caller)
+        key_id, role, name, unit_id, expires = found
+        caller = Caller(key_id=key_id, role=role, name=name, unit_id=unit_id)
+        valid_s = KNOWN_FOR_S if expires is None else min(KNOWN_FOR_S, expires - time.time())
+        self._known[digest] = (now + valid_s, caller)
         return caller
 
     def _refuse(self, digest: str, until: float) -> None:

@@ -69,12 +69,23 @@ def allow(*roles: str):
     return check
 
 
+def require_own_units(caller: Caller, unit_ids: list[int]) -> None:
+    """A unit key may report for its own unit only (403 otherwise)."""
+    if caller.role != "unit":
+        return
+    others = sorted({u for u in unit_ids if u != caller.unit_id})
+    if others:
+        raise Forbidden(f"this unit key reports for unit {caller.unit_id} only, not for unit "
+                        f"{others[0]}")
+
+
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 LoopPoolDep = Annotated[LoopPool, Depends(get_loop_pool)]
 ConfigDep = Annotated[DispatchConfig, Depends(get_config)]
 CircleOptionsDep = Annotated[CircleOptions, Depends(get_circle_options)]
 CoverageMapsDep = Annotated[CoverageMaps, Depends(get_coverage_maps)]
 Dispatcher = Annotated[Caller, Depends(allow("dispatcher"))]
+Reporter = Annotated[Caller, Depends(allow("dispatcher", "unit"))]
 Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]
 Planner = Annotated[Caller, Depends(allow("planner"))]
 Admin = Annotated[Caller, Depends(allow("admin"))]

@@ -30,7 +30,7 @@ UNIT_KINDS = ("patrol_car", "motorcycle", "foot_patrol")
 UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty")
 HOTSPOT_CATEGORIES = ("school", "hospital", "mall", "metro_station", "transport_hub")
 INCIDENT_STATUSES = ("open", "dispatched", "arrived", "closed")
-ROLES = ("dispatcher", "planner", "admin")
+ROLES = ("dispatcher", "planner", "admin", "unit")
 #: How a decision was made: on arrival (auto-dispatch or recommendation), by a dispatcher, or
 #: by the reconciler for an incident stored without its decision.
 DECISION_MODES = ("auto", "override", "recommendation", "reconcile")
@@ -283,7 +283,8 @@ class CachedCircle(Base):
 
 
 class ApiKey(Base):
-    """An API key (stored as its SHA-256 hash) and the role it grants."""
+    """An API key (stored as its SHA-256 hash), the role it grants, and for a ``unit`` key (an
+    in-car terminal's) the unit it reports for."""
 
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -293,7 +294,11 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),
+                      CheckConstraint("(role = 'unit') = (unit_id IS NOT NULL)",
+                                      name="unit_key"))
 
 
 class DispatchDecision(Base):

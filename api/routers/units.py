@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Dispatcher, EngineDep, LoopPoolDep, Reader
+from api.deps import EngineDep, LoopPoolDep, Reader, Reporter, require_own_units
 from api.errors import errors
 from api.inputs import IdPath, NearDep
 from api.schemas.units import (PositionIn, PositionsIn, PositionsStored, StatusIn,
@@ -19,17 +19,21 @@ BODY_ERRORS = errors(400, 404, 413)
 
 
 @router.put("/positions", response_model=PositionsStored, responses=errors(400, 413))
-async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Dispatcher) -> dict:
+async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Reporter) -> dict:
     """Many GPS fixes at once: the good ones are stored, and each the domain refuses (an
     unknown unit, a time in the future) is reported with its index in ``fixes`` and why. A
-    body that does not match the document (a fix without a time zone...) is refused whole."""
+    body that does not match the document (a fix without a time zone...) is refused whole, and
+    so is a unit key's batch with another unit's fix (403)."""
+    require_own_units(caller, [f.unit_id for f in body.fixes])
     return await positions.move_units(pool, [f.model_dump() for f in body.fixes])
 
 
 @router.put("/{unit_id}/position", response_model=UnitMoved, responses=BODY_ERRORS)
 async def update_position(unit_id: IdPath, body: PositionIn, pool: LoopPoolDep,
-                          engine: EngineDep, caller: Dispatcher) -> dict:
-    """One GPS fix; an older fix than the one kept is ignored (``stored`` false)."""
+                          engine: EngineDep, caller: Reporter) -> dict:
+    """One GPS fix; an older fix than the one kept is ignored (``stored`` false). A unit key
+    may send its own unit's only."""
+    require_own_units(caller, [unit_id])
     stored = await positions.move_unit(pool, {"unit_id": unit_id, **body.model_dump()})
     return {**await run_in_threadpool(service.get_unit, engine, unit_id), "stored": stored}
 
@@ -37,8 +41,10 @@ async def update_position(unit_id: IdPath, body: PositionIn, pool: LoopPoolDep,
 @router.put("/{unit_id}/status", response_model=UnitPublic,
             responses={**BODY_ERRORS, **errors(409)})
 def update_status(unit_id: IdPath, body: StatusIn, engine: EngineDep,
-                  caller: Dispatcher) -> dict:
-    """Change a unit's status by hand (dispatch owns "dispatched")."""
+                  caller: Reporter) -> dict:
+    """Change a unit's status by hand (dispatch owns "dispatched"); a unit key, its own
+    unit's only."""
+    require_own_units(caller, [unit_id])
     return service.set_unit_status(engine, unit_id, body.status)
 
 
