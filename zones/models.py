@@ -306,8 +306,8 @@ class DispatchDecision(Base):
 
     __tablename__ = "dispatch_decisions"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"),
-                                             index=True)
+    # no cascade: an incident with decisions cannot be deleted, its audit stays
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                  server_default=func.now())
     requested_by: Mapped[str | None] = mapped_column(Text)

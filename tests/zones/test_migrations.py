@@ -1,5 +1,6 @@
 """Tables come only from alembic migrations, and the migrations agree with the models."""
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -90,4 +91,24 @@ def test_a_unit_has_one_active_assignment(fresh_database):
     with engine.begin() as conn:  # once released, the unit can be assigned again
         conn.execute(sa.text("UPDATE assignments SET released_at = now()"))
         conn.execute(sa.text("INSERT INTO assignments (incident_id, unit_id) VALUES (2, 1)"))
+    engine.dispose()
+
+
+def test_an_incident_with_decisions_cannot_be_deleted(fresh_database):
+    """Decisions are an audit: deleting their incident is refused, not cascaded."""
+    url = fresh_database()
+    upgrade(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        incident = conn.execute(sa.text(
+            "INSERT INTO incidents (category, priority, geom) VALUES ('theft', 3, "
+            "ST_SetSRID(ST_MakePoint(114.27, 30.6), 4326)) RETURNING id")).scalar()
+        conn.execute(sa.text(
+            "INSERT INTO dispatch_decisions (incident_id, mode, reason, candidates) "
+            "VALUES (:i, 'recommendation', 'test', '[]')"), {"i": incident})
+    with pytest.raises(sa.exc.IntegrityError, match="dispatch_decisions"):
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM incidents WHERE id = :i"), {"i": incident})
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM dispatch_decisions")).scalar() == 1
     engine.dispose()
