@@ -188,8 +188,9 @@ def main() -> None:
             server = serve(env)
             simulator = subprocess.Popen(
                 [str(ROOT / ".venv/bin/patrol"), "fleet", "simulate", "--api",
-                 f"http://127.0.0.1:{PORT}", "--key", key, "--interval", "5"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 f"http://127.0.0.1:{PORT}", "--interval", "5"],
+                cwd=ROOT, env={**env, "PATROL_API_KEY": key}, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
             try:
                 asyncio.run(open_loop(key, 20, 2.0, bodies[4]))  # warm up both workers
                 for rate, seconds in RATES:
