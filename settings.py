@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, validation_alias=AliasChoices("DATABASE_URL", "PATROL_DATABASE_URL"),
         description="PostgreSQL + PostGIS server; unset: the embedded cluster in pg_dir")
+    service_database_url: str | None = Field(
+        None, description="where the API connects, as the role patrol_service (which may not "
+        "change or delete audit rows); unset: the database above with the user patrol_service")
     pg_dir: Path = Field(DATA_DIR / "pg", description="where the embedded cluster lives")
     auto_dispatch_level: int = Field(2, ge=0, le=5, description="priorities 1..this are "
                                      "dispatched automatically (1 is most urgent)")

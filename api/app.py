@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from api.callers import LOOKUP_CONNECTIONS, KeyRing
 from api.errors import FieldError, Problem, add_error_handlers
 from api.middleware import BodyLimit
-from api.routers import circles, health, incidents, maps, plans, units
+from api.routers import audit, circles, health, incidents, maps, plans, units
 from patrol import service
 from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.methods = []  # (path pattern, methods): the Allow header of a 405
-    for module in (incidents, units, circles, maps, plans, health):
+    for module in (incidents, units, circles, maps, plans, audit, health):
         app.include_router(module.router)
         app.state.methods += [(r.path_regex, r.methods) for r in module.router.routes]
     app.openapi = lambda: _openapi(app)

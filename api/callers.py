@@ -15,6 +15,7 @@ from collections import OrderedDict
 from pydantic import BaseModel
 
 from zones import api_keys
+from zones.audit import Actor
 from zones.database import LoopPool
 
 #: Seconds a known key is trusted before it is looked up again (a revoked key works this long;
@@ -39,6 +40,11 @@ class Caller(BaseModel):
     @property
     def label(self) -> str:
         return f"key {self.key_id} ({self.role}{', ' + self.name if self.name else ''})"
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit names for this caller's changes."""
+        return Actor(self.label, self.key_id)
 
 
 class KeyRing:

@@ -19,7 +19,8 @@ from patrol.fleet import UnitPositions
 from patrol.service import DispatchConfig, check_choice, now, with_warning
 from routing import Snap, Snapped, parse_coord_system, snap_point, to_wgs84
 from routing.search import Ranking, rank
-from zones import alarm_store
+from zones import alarm_store, audit
+from zones.audit import RECONCILER
 from zones.database import LoopPool
 from zones.models import UNIT_KINDS
 
@@ -89,13 +90,18 @@ async def decide_undecided(pool: LoopPool, config: DispatchConfig, *, older_than
                            requested_by: str = "reconciler") -> list[int]:
     """Decide the open incidents stored more than ``older_than_s`` seconds ago without a
     decision (their alarm failed after storing them, or its process died), as their alarm
-    would have, audited with mode ``reconcile``. Returns the ids decided here."""
+    would have, audited with mode ``reconcile`` and by an audit row in the same transaction.
+    Returns the ids decided here."""
     decided = []
     async with pool.connection() as conn:
         for incident in await alarm_store.undecided_incidents(conn, older_than_s=older_than_s):
-            if await _decide_later(conn, config, incident, requested_by=requested_by,
-                                   audit_mode="reconcile"):
-                decided.append(incident["id"])
+            async with conn.transaction():
+                if await _decide_later(conn, config, incident, requested_by=requested_by,
+                                       audit_mode="reconcile"):
+                    await audit.record_async(conn, RECONCILER, "reconcile",
+                                             incident_id=incident["id"],
+                                             unit_id=incident.get("unit_id"))
+                    decided.append(incident["id"])
     return decided
 
 

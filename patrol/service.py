@@ -18,7 +18,8 @@ from patrol.errors import Conflict, Invalid, NotFound
 from patrol.fleet_cache import FleetCache
 from routing import RoadGraph, snap_point, snap_points
 from routing.search import rank
-from zones import incident_store, unit_store
+from zones import audit, incident_store, unit_store
+from zones.audit import Actor
 from zones.models import INCIDENT_STATUSES, UNIT_KINDS, UNIT_STATUSES
 
 
@@ -40,11 +41,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, unit_id: int,
-                requested_by: str | None) -> dict:
-    """A dispatcher's override: give ``unit_id`` to the incident (releasing any unit it had).
-    Locks the incident, then its current unit and the new one in the order of their ids, as
-    every path does."""
+def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, unit_id: int, *,
+                actor: Actor) -> dict:
+    """A dispatcher's override: give ``unit_id`` to the incident (releasing any unit it had),
+    audited as ``actor``'s. Locks the incident, then its current unit and the new one in the
+    order of their ids, as every path does."""
     with _transaction(engine) as conn:
         status = _locked_incident(conn, incident_id)
         if status not in ("open", "dispatched"):
@@ -63,14 +64,18 @@ def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, uni
         incident_store.release(conn, incident_id)
         eta = _eta(conn, config, incident_id, unit_id)
         incident_store.assign(conn, incident_id, unit_id=unit_id, eta_seconds=eta)
-        incident_store.record_decision(conn, incident_id=incident_id, requested_by=requested_by,
-                                mode="override", chosen_unit_id=unit_id,
-                                reason="assigned by a dispatcher", candidates=[])
+        incident_store.record_decision(conn, incident_id=incident_id,
+                                       requested_by=actor.label, mode="override",
+                                       chosen_unit_id=unit_id,
+                                       reason="assigned by a dispatcher", candidates=[])
+        audit.record(conn, actor, "override", incident_id=incident_id, unit_id=unit_id,
+                     details={"released_unit_id": current, "eta_seconds": eta})
         return _incident_view(conn, config, incident_id)
 
 
-def mark_arrived(engine: sa.Engine, config: DispatchConfig, incident_id: int) -> dict:
-    """The assigned unit is on scene."""
+def mark_arrived(engine: sa.Engine, config: DispatchConfig, incident_id: int, *,
+                 actor: Actor) -> dict:
+    """The assigned unit is on scene (audited as ``actor``'s)."""
     with _transaction(engine) as conn:
         status = _locked_incident(conn, incident_id)
         if status != "dispatched":
@@ -80,17 +85,21 @@ def mark_arrived(engine: sa.Engine, config: DispatchConfig, incident_id: int) ->
         unit_id = incident_store.unit_of_incident(conn, incident_id)
         if unit_id is not None:
             unit_store.set_unit_status(conn, unit_id, status="on_scene")
+        audit.record(conn, actor, "arrive", incident_id=incident_id, unit_id=unit_id)
         return _incident_view(conn, config, incident_id)
 
 
-def close_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int) -> dict:
-    """Close an incident; its unit becomes available again."""
+def close_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int, *,
+                   actor: Actor) -> dict:
+    """Close an incident (audited as ``actor``'s); its unit becomes available again."""
     with _transaction(engine) as conn:
         status = _locked_incident(conn, incident_id)
         if status == "closed":
             raise Conflict(f"incident {incident_id} is already closed")
-        incident_store.release(conn, incident_id)
+        released = incident_store.release(conn, incident_id)
         incident_store.set_incident_status(conn, incident_id, status="closed")
+        audit.record(conn, actor, "close", incident_id=incident_id,
+                     unit_id=released[0] if released else None, details={"from": status})
         return _incident_view(conn, config, incident_id)
 
 
@@ -138,9 +147,10 @@ def list_incidents(engine: sa.Engine, config: DispatchConfig, *, status: str | N
     return [with_warning(row, config, moment) for row in rows]
 
 
-def set_unit_status(engine: sa.Engine, unit_id: int, status: str) -> dict:
-    """Change a unit's status by hand. Dispatch owns "dispatched"; an assigned unit can only be
-    en route or on scene until its incident is closed or reassigned."""
+def set_unit_status(engine: sa.Engine, unit_id: int, status: str, *, actor: Actor) -> dict:
+    """Change a unit's status by hand (audited as ``actor``'s, unless it is unchanged).
+    Dispatch owns "dispatched"; an assigned unit can only be en route or on scene until its
+    incident is closed or reassigned."""
     check_choice("status", status, UNIT_STATUSES)
     with _transaction(engine) as conn:
         current = unit_store.lock_units(conn, [unit_id]).get(unit_id)
@@ -155,7 +165,18 @@ def set_unit_status(engine: sa.Engine, unit_id: int, status: str) -> dict:
         if incident_id is None and status in ("en_route", "on_scene"):
             raise Conflict(f"unit {unit_id} has no incident to be {status.replace('_', ' ')} to")
         unit_store.set_unit_status(conn, unit_id, status=status)
+        if status != current:
+            audit.record(conn, actor, "unit_status", incident_id=incident_id, unit_id=unit_id,
+                         details={"from": current, "to": status})
         return unit_store.unit(conn, unit_id)
+
+
+def read_audit(engine: sa.Engine, *, incident_id: int | None, unit_id: int | None,
+               since: datetime | None, limit: int) -> list[dict]:
+    """Audited changes and alarm decisions, newest first (see :func:`zones.audit.events`)."""
+    with engine.connect() as conn:
+        return audit.events(conn, incident_id=incident_id, unit_id=unit_id, since=since,
+                            limit=limit)
 
 
 def get_unit(engine: sa.Engine, unit_id: int) -> dict:

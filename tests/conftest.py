@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from routing.compiled import RoadGraph, compile_graph
 from routing.sources import ImportReport, read_drive_graph
 from routing.speeds import SpeedModel
-from zones.cluster import temporary_cluster
+from zones.cluster import SERVICE_LOGIN_SQL, temporary_cluster
 from zones.database import _with_psycopg
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,12 @@ def wuhan_central_compiled(wuhan_central, tmp_path_factory) -> Path:
 def server_url():
     """URL of a database on the test server, used to create fresh databases."""
     if os.environ.get("DATABASE_URL"):
-        yield _with_psycopg(os.environ["DATABASE_URL"])
+        url = _with_psycopg(os.environ["DATABASE_URL"])
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # the role the API connects as (trusted, no password)
+            conn.execute(sa.text(SERVICE_LOGIN_SQL))
+        admin.dispose()
+        yield url
         return
     with temporary_cluster("patrol-test-pg-") as cluster:
         yield cluster.up()

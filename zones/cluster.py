@@ -4,7 +4,8 @@
 run, starts it on a free loopback port with a database ``patrol`` that has PostGIS, and ``patrol db
 down`` stops it. PostgreSQL refuses to run as root, so when we are root its programs run as the
 ``postgres`` system user that the Debian package creates. Only 127.0.0.1 is listened on and local
-connections are trusted: this cluster is for one machine's demo and tests, not for production,
+connections are trusted (the role ``patrol_service``, which the API connects as, logs in
+without a password): this cluster is for one machine's demo and tests, not for production,
 where ``DATABASE_URL`` names the real server.
 """
 
@@ -24,6 +25,18 @@ from pathlib import Path
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DATABASE = "patrol"
 SUPERUSER = "postgres"
+
+#: The role the API connects as (its rights are granted by migration 0009); this statement, run
+#: on the cluster by a superuser, lets it log in.
+SERVICE_ROLE = "patrol_service"
+SERVICE_LOGIN_SQL = f"""
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{SERVICE_ROLE}') THEN
+        ALTER ROLE {SERVICE_ROLE} LOGIN;
+    ELSE
+        CREATE ROLE {SERVICE_ROLE} LOGIN;
+    END IF;
+END $$"""
 
 
 class ClusterError(RuntimeError):
@@ -107,6 +120,7 @@ class LocalCluster:
         if exists.strip() != "1":
             self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, DATABASE)
         self._psql(DATABASE, "CREATE EXTENSION IF NOT EXISTS postgis")
+        self._psql("postgres", SERVICE_LOGIN_SQL)
 
     def _psql(self, database: str, sql: str) -> str:
         result = self._pg("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from settings import Settings
-from zones.cluster import LocalCluster
+from zones.cluster import SERVICE_ROLE, LocalCluster
 
 #: A pooled connection unused for longer than this (seconds) is pinged before it is lent out.
 PING_AFTER_IDLE_S = 10.0
@@ -29,6 +29,21 @@ def database_url(settings: Settings) -> str:
     return LocalCluster(settings.pg_dir).url()
 
 
+def service_database_url(settings: Settings) -> str:
+    """Where the API connects: ``settings.service_database_url``, else the configured
+    database as the role :data:`SERVICE_ROLE` (no password: the embedded cluster trusts local
+    connections)."""
+    if settings.service_database_url:
+        return _with_psycopg(settings.service_database_url)
+    return service_role_url(database_url(settings))
+
+
+def service_role_url(url: str) -> str:
+    """``url`` with the user :data:`SERVICE_ROLE` and no password."""
+    service = sa.make_url(url).set(username=SERVICE_ROLE, password=None)
+    return service.render_as_string(hide_password=False)
+
+
 def _with_psycopg(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -41,8 +56,8 @@ def service_engine(settings: Settings) -> sa.Engine:
     """The API's pool for what runs on the thread pool (all but alarms and positions). A
     connection is checked before it is lent out (see :func:`_check_on_checkout`), so a database
     that restarted costs no failed request."""
-    engine = sa.create_engine(database_url(settings), pool_size=5, max_overflow=15, pool_timeout=5,
-                              connect_args=session_options(settings, name="patrol service"))
+    engine = sa.create_engine(service_database_url(settings), pool_size=5, max_overflow=15,
+                              pool_timeout=5, connect_args=session_options(settings, name="patrol service"))
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _check_on_checkout)
     return engine
@@ -68,7 +83,7 @@ def session_options(settings: Settings, *, name: str) -> dict:
 def loop_pool(settings: Settings, *, name: str = "patrol alarms", size: int = 20) -> LoopPool:
     """A pool of at most ``size`` connections for what runs on the event loop: alarms and unit
     positions, and, in a small one of their own, API key lookups (see :class:`LoopPool`)."""
-    url = sa.make_url(database_url(settings)).set(drivername="postgresql")
+    url = sa.make_url(service_database_url(settings)).set(drivername="postgresql")
     return LoopPool(url.render_as_string(hide_password=False), size=size,
                     options={"autocommit": True, **session_options(settings, name=name)})
 

@@ -67,18 +67,19 @@ def read_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
 def assign_incident(incident_id: IdPath, body: AssignUnit, engine: EngineDep,
                     config: ConfigDep, caller: Dispatcher) -> dict:
     """Give an available unit to an open or dispatched incident (releasing any it had)."""
-    return service.assign_unit(engine, config, incident_id, body.unit_id, caller.label)
+    return service.assign_unit(engine, config, incident_id, body.unit_id,
+                               actor=caller.actor)
 
 
 @router.post("/{incident_id}/arrive", response_model=IncidentPublic, responses=errors(404, 409))
 def arrive_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
                     caller: Dispatcher) -> dict:
     """The assigned unit is on scene."""
-    return service.mark_arrived(engine, config, incident_id)
+    return service.mark_arrived(engine, config, incident_id, actor=caller.actor)
 
 
 @router.post("/{incident_id}/close", response_model=IncidentPublic, responses=errors(404, 409))
 def close_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
                    caller: Dispatcher) -> dict:
     """Close an incident; its unit becomes available again."""
-    return service.close_incident(engine, config, incident_id)
+    return service.close_incident(engine, config, incident_id, actor=caller.actor)

@@ -45,7 +45,7 @@ def update_status(unit_id: IdPath, body: StatusIn, engine: EngineDep,
     """Change a unit's status by hand (dispatch owns "dispatched"); a unit key, its own
     unit's only."""
     require_own_units(caller, [unit_id])
-    return service.set_unit_status(engine, unit_id, body.status)
+    return service.set_unit_status(engine, unit_id, body.status, actor=caller.actor)
 
 
 @router.get("", response_model=list[UnitPublic])
