@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 
 import numpy as np
 import sqlalchemy as sa
 
 from conftest import POI_DIR, PROJECT, WUHAN_CENTRAL_BBOX
+from zones import alarm_store
 from zones.api_keys import create_api_key
 from zones.unit_store import create_units
 from zones.loading import load_generated_grid, load_hotspots, load_stations
@@ -62,6 +65,21 @@ def make_city(url: str, graph, fleet: int = FLEET) -> City:
     return City(url, engine, keys, unit_ids)
 
 
+
+
+def store_without_decision(url: str, *, lon: float, lat: float, priority: int = 1) -> int:
+    """Store an incident as an alarm's first round trip does, and nothing more (as if its
+    process died then); returns its id."""
+    async def store() -> int:
+        async with await psycopg.AsyncConnection.connect(url.replace("+psycopg", ""),
+                                                         autocommit=True) as conn:
+            row, _ = await alarm_store.receive(
+                conn, since=0, category="theft", priority=priority, description="crashed",
+                lon=lon, lat=lat, road_lon=lon, road_lat=lat, input_crs="wgs84",
+                unit_kind="patrol_car")
+        return row["id"]
+
+    return asyncio.run(store())
 
 
 def free_port() -> int:

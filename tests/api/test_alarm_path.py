@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from tests_api_support import store_without_decision
 from zones import alarm_store
 
 BEIHU = {"lon": 114.26897, "lat": 30.60743, "category": "theft"}
@@ -145,16 +146,7 @@ def test_an_incident_stored_without_its_decision_is_dispatched_by_the_reconciler
     """The process died after storing the incident (simulated: the row is written as the
     alarm's first round trip writes it, and nothing more): within a few seconds it is
     dispatched, audited as a reconciliation."""
-    async def store_only() -> int:
-        async with await psycopg.AsyncConnection.connect(plain_url(city.url),
-                                                         autocommit=True) as conn:
-            row, _ = await alarm_store.receive(
-                conn, since=0, category="theft", priority=1, description="crashed",
-                lon=BEIHU["lon"], lat=BEIHU["lat"], road_lon=BEIHU["lon"],
-                road_lat=BEIHU["lat"], input_crs="wgs84", unit_kind="patrol_car")
-        return row["id"]
-
-    incident_id = asyncio.run(store_only())
+    incident_id = store_without_decision(city.url, lon=BEIHU["lon"], lat=BEIHU["lat"])
     headers = city.headers("dispatcher")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

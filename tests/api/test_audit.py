@@ -4,14 +4,12 @@ writes no audit row, and an audit row that cannot be written undoes the change."
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
-from zones import alarm_store
+from tests_api_support import store_without_decision
 
 BEIHU = {"lon": 114.26897, "lat": 30.60743, "category": "theft"}
 
@@ -83,16 +81,7 @@ def test_an_override_writes_one_audit_row(client, city):
 
 
 def test_a_reconciled_incident_is_audited_as_the_reconciler(client, city):
-    async def store_only() -> int:
-        async with await psycopg.AsyncConnection.connect(city.url.replace("+psycopg", ""),
-                                                         autocommit=True) as conn:
-            row, _ = await alarm_store.receive(
-                conn, since=0, category="theft", priority=1, description="crashed",
-                lon=BEIHU["lon"], lat=BEIHU["lat"], road_lon=BEIHU["lon"],
-                road_lat=BEIHU["lat"], input_crs="wgs84", unit_kind="patrol_car")
-        return row["id"]
-
-    incident_id = asyncio.run(store_only())
+    incident_id = store_without_decision(city.url, lon=BEIHU["lon"], lat=BEIHU["lat"])
     deadline = time.monotonic() + 10
     while not (rows := audit_rows(city, incident_id=incident_id)) \
             and time.monotonic() < deadline:
