@@ -45,13 +45,14 @@ class Move:
 
 @dataclass(frozen=True)
 class FleetView:
-    """What a move-up policy is shown after an event (``"dispatch"`` or ``"clear"``) at
-    ``now_s``: every unit's id, state (see ``patrol.simulation_fleet``), road position now,
+    """What a move-up policy is shown after an event at ``now_s``: ``"dispatch"`` (unit
+    ``subject`` was sent to an incident) or ``"clear"`` (it cleared a scene), every unit's id, state (see ``patrol.simulation_fleet``), road position now,
     where it is bound (where it stands, drives to, or its incident's place) and its home
     station's road position."""
 
     now_s: float
     event: str
+    subject: int
     unit_id: NDArray[np.int64]
     state: NDArray[np.str_]
     positions: Snapped
@@ -100,8 +101,9 @@ class _Run:
             if kind == _INCIDENT:
                 heapq.heappush(self.waiting, (int(self.incidents.priority[payload]),
                                               now, payload))
-                if self._dispatch_waiting(now):
-                    self._move_up(now, "dispatch")
+                sent = self._dispatch_waiting(now)
+                if sent is not None:
+                    self._move_up(now, "dispatch", sent)
             elif kind == _ARRIVE:
                 self._arrive(now, self.fleet.units[unit_id], payload)
             elif kind == _CLEAR:
@@ -114,13 +116,15 @@ class _Run:
         self.sequence += 1
         heapq.heappush(self.events, (at, kind, self.sequence, unit_id, payload))
 
-    def _dispatch_waiting(self, now: float) -> bool:
-        """Give units to waiting incidents, most urgent first; True if any was sent."""
-        sent, passed = False, []
+    def _dispatch_waiting(self, now: float) -> int | None:
+        """Give units to waiting incidents, most urgent first; the last unit sent (None:
+        none)."""
+        sent, passed = None, []
         while self.waiting:
             entry = heapq.heappop(self.waiting)
-            if self._send(now, entry[2]):
-                sent = True
+            unit_id = self._send(now, entry[2])
+            if unit_id is not None:
+                sent = unit_id
             else:
                 passed.append(entry)
                 if not any(u.state in DISPATCHABLE for u in self.fleet.units.values()):
@@ -129,11 +133,12 @@ class _Run:
             heapq.heappush(self.waiting, entry)
         return sent
 
-    def _send(self, now: float, i: int) -> bool:
-        """Rank the dispatchable units for incident ``i`` and send the one decided on."""
+    def _send(self, now: float, i: int) -> int | None:
+        """Rank the dispatchable units for incident ``i`` and send the one decided on; its id
+        (None: none could go)."""
         ready, snaps = self.fleet.dispatchable(now)
         if not ready:
-            return False
+            return None
         ranking = rank(self.graph, self.incidents.snaps.snap(i), snaps,
                        k=self.dispatch.candidates)
         ranked = [Candidate(ready[r.index].unit_id, ready[r.index].callsign, r.seconds,
@@ -141,7 +146,7 @@ class _Run:
         priority = int(self.incidents.priority[i])
         decision = decide(priority, ranked, {u.unit_id for u in ready}, self.dispatch)
         if decision.chosen is None:
-            return False
+            return None
         unit = self.fleet.units[decision.chosen.unit_id]
         record = self.result.incidents[i]
         record.update(unit_id=unit.unit_id, callsign=unit.callsign, unit_was=unit.state,
@@ -149,7 +154,7 @@ class _Run:
                       drive_m=decision.chosen.metres, mode=decision.mode)
         self.fleet.send_to_scene(unit, self.incidents.snaps.snap(i), now)
         self._push(now + decision.chosen.seconds, _ARRIVE, i, unit.unit_id)
-        return True
+        return unit.unit_id
 
     def _arrive(self, now: float, unit: SimUnit, i: int) -> None:
         self.fleet.on_scene(unit)
@@ -165,18 +170,18 @@ class _Run:
         self._dispatch_waiting(now)
         if unit.state in DISPATCHABLE:
             self._drive(now, unit, unit.home, RETURNING)
-        self._move_up(now, "clear")
+        self._move_up(now, "clear", unit.unit_id)
 
     def _drive(self, now: float, unit: SimUnit, target: Snap, state: str) -> float:
         seconds = self.fleet.drive(unit, target, now, state=state)
         self._push(now + seconds, _REACH, unit.trip, unit.unit_id)
         return seconds
 
-    def _move_up(self, now: float, event: str) -> None:
+    def _move_up(self, now: float, event: str, subject: int) -> None:
         if self.policy is None:
             return
         units = list(self.fleet.units.values())
-        view = FleetView(now, event, np.array([u.unit_id for u in units], np.int64),
+        view = FleetView(now, event, subject, np.array([u.unit_id for u in units], np.int64),
                          np.array([u.state for u in units]),
                          Snapped.of([u.position(now) for u in units]),
                          Snapped.of([u.destination or u.at for u in units]),
