@@ -51,7 +51,8 @@ def cmd_fleet_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
     from patrol.simulator import simulate
 
-    from zones.plan_store import unit_loops
+    from patrol.loop_drive import LoopDrive
+    from zones.compliance_inputs import loop_timetables
 
     key = os.environ.get(API_KEY_VARIABLE)
     if not key:
@@ -59,7 +60,10 @@ def cmd_fleet_simulate(args: argparse.Namespace, settings: Settings) -> int:
                       f"from the environment so that it shows in no process list)")
     graph = graph_of(args, settings)
     with database(settings) as engine, engine.connect() as conn:
-        loops = unit_loops(conn)  # the units given a patrol loop drive it
+        # the units given a patrol loop drive it on its timetable, stopping at its targets
+        loops = {unit: LoopDrive(graph, spec["path"], spec["stops"], spec["dwell_s"],
+                                 spec["duration_s"])
+                 for unit, spec in loop_timetables(conn).items()}
     try:
         simulate(args.api, key, graph, interval_s=args.interval, ticks=args.ticks,
                  loops=loops)

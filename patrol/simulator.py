@@ -3,7 +3,8 @@
 
 Cars start on the road at and around the police stations. The simulator moves every available
 simulated car: a car given a patrol loop (``patrol/plans.py``) drives it round and round, taking
-the loop's duration (dwells included) for each round; any other car drives the road graph at its
+the loop's duration (dwells included) for each round (on the plan's timetable, stopping at each
+target, with :class:`patrol.loop_drive.LoopDrive`); any other car drives the road graph at its
 edges' speeds, turning at random at intersections (never straight back unless the road ends). It
 reports the positions through the HTTP API as a real fleet's GPS units would.
 """
@@ -19,6 +20,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from patrol.loop_drive import LoopDrive
 from routing import RoadGraph, snap_points
 from zones import lookups, unit_store
 
@@ -112,14 +114,17 @@ class LoopRound:
 
 def simulate(base_url: str, api_key: str, graph: RoadGraph, *, interval_s: float = 5.0,
              ticks: int | None = None, seed: int = 0,
-             loops: dict[int, tuple[list[list[float]], float]] | None = None) -> None:
+             loops: dict[int, tuple[list[list[float]], float] | LoopDrive] | None = None
+             ) -> None:
     """Every ``interval_s`` seconds, move the available simulated cars and report them through
     ``PUT /units/positions``. ``loops``: unit id → (loop path, loop seconds) of the units that
-    patrol a loop (:func:`zones.plan_store.unit_loops`). Runs ``ticks`` times (forever when
-    None)."""
+    patrol a loop (:func:`zones.plan_store.unit_loops`), or anything that drives it with
+    ``advance(seconds)`` (:class:`patrol.loop_drive.LoopDrive` keeps the plan's timetable and
+    stops at each target). Runs ``ticks`` times (forever when None)."""
     motion = FleetMotion(graph, seed)
     cars: dict[int, Car] = {}
-    rounds = {unit: LoopRound(path, duration) for unit, (path, duration) in (loops or {}).items()}
+    rounds = {unit: spec if hasattr(spec, "advance") else LoopRound(*spec)
+              for unit, spec in (loops or {}).items()}
     headers = {"X-API-Key": api_key}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
         tick = 0

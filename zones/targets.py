@@ -69,6 +69,12 @@ def zone_targets(conn: sa.Connection, zone_id: int) -> list[Target]:
     return [_target(r) for r in conn.execute(query)]
 
 
+def all_targets(conn: sa.Connection) -> list[Target]:
+    """Every zone's targets, by zone and id."""
+    query = sa.select(*_COLUMNS).order_by(PatrolTarget.zone_id, PatrolTarget.id)
+    return [_target(r) for r in conn.execute(query)]
+
+
 def get_target(conn: sa.Connection, target_id: int) -> Target | None:
     row = conn.execute(sa.select(*_COLUMNS).where(PatrolTarget.id == target_id)).first()
     return None if row is None else _target(row)
