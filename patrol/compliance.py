@@ -2,7 +2,8 @@
 
 A unit *visits* a target when its matched track stays in the target's region
 (:mod:`patrol.presence`: within ``visit_m`` metres of a point's road position, of a line, or of
-an area or inside it) for at least the target's dwell time without a break; along a line it must
+an area or inside it) for at least the target's dwell time, less ``slack_s`` (fixes a few
+seconds apart place a stay's ends only that closely), without a break; along a line it must
 also cover ``along_share`` of the line's length in that stay (driving across a line is no visit).
 A visit counts for every window in which the target has been patrolled in it: from the moment
 its dwell is complete until the unit leaves (a car parked at a point for an hour counts for four
@@ -30,6 +31,9 @@ WINDOW_S = 900
 VISIT_M = 50.0
 #: Share of a line's length a unit must drive along it in one stay.
 ALONG_SHARE = 0.8
+#: Seconds a stay may fall short of the dwell: the ends of a stay are known only to about the
+#: time between two fixes (5 s from the simulated fleet and most vehicle trackers).
+SLACK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class Compliance:
 
 def compliance(tracks: Tracks, targets: TargetSet, *, start_s: float, end_s: float,
                visit_m: float = VISIT_M, along_share: float = ALONG_SHARE,
-               window_s: float = WINDOW_S) -> Compliance:
+               slack_s: float = SLACK_S, window_s: float = WINDOW_S) -> Compliance:
     """The compliance of ``targets`` over the windows covering [start_s, end_s) (seconds since
     1970, widened to whole windows) by the units of ``tracks`` (see the module)."""
     if not end_s > start_s:
@@ -74,18 +78,19 @@ def compliance(tracks: Tracks, targets: TargetSet, *, start_s: float, end_s: flo
     windows = np.arange(first, end_s, window_s, dtype=np.float64)
     shape = (len(targets.id), len(windows))
     found = stays(tracks, Regions(targets.kind, targets.geometry, visit_m))
-    dwell = targets.dwell_s[found.target]
+    dwell = np.maximum(targets.dwell_s[found.target] - slack_s, 0.0)
     result = Compliance(targets, windows, float(window_s), np.zeros(shape, bool),
                         np.full(shape, np.nan), np.full(shape, -1, np.int64), np.zeros(shape))
     _longest(result, found)
-    ok = _qualifies(found, targets, along_share)
+    ok = _qualifies(found, dwell, targets, along_share)
     _credit(result, found, ok, dwell)
     return result
 
 
-def _qualifies(found: Stays, targets: TargetSet, along_share: float) -> NDArray[np.bool_]:
-    """Stays long enough, and along lines far enough, to be visits."""
-    long_enough = found.end - found.start >= targets.dwell_s[found.target] - 1e-6
+def _qualifies(found: Stays, dwell: NDArray, targets: TargetSet, along_share: float
+               ) -> NDArray[np.bool_]:
+    """Stays of at least ``dwell`` (s, per stay), and along lines far enough, to be visits."""
+    long_enough = found.end - found.start >= dwell - 1e-6
     line = targets.kind[found.target] == "line"
     length = shapely.length(targets.geometry[found.target])
     return long_enough & (~line | (found.span_m >= along_share * length - 1e-6))

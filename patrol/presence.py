@@ -9,23 +9,25 @@ the road along its edge is there). A *stay* is a maximal time interval during wh
 inside a target's region without a break; for a line it also records how far along the line the
 unit got (the span of its positions projected onto the line, metres).
 
-Candidate (segment, target) pairs come from a uniform grid (segments are cut to at most
-``MAX_STEP_M`` first), then each pair's time inside the region is solved exactly: a quadratic for
-a disc, the segment's intersection with the polygon otherwise.
+Every segment is checked against the targets listed in the cells of a uniform grid that its
+box covers (a numba kernel, :mod:`patrol.presence_kernel`), and each hit's time inside the
+region is solved exactly: a quadratic for a disc (in the kernel), the segment's intersection
+with the polygon otherwise (shapely, vectorised).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-#: Longest straight step (metres) a track segment is cut to before the grid search.
-MAX_STEP_M = 100.0
+from patrol import presence_kernel as kernel
+
 #: Grid cell (metres) of the candidate search.
-CELL_M = 250.0
+CELL_M = 200.0
 #: Two intervals of one unit at one target closer than this (seconds) are one stay.
 JOIN_S = 1e-3
 
@@ -60,7 +62,7 @@ class Regions:
     geometry: NDArray[np.object_]
     visit_m: float
 
-    @property
+    @cached_property
     def shapes(self) -> NDArray[np.object_]:
         """The regions as polygons (points: their disc, for drawing and bounds)."""
         return shapely.buffer(self.geometry, self.visit_m)
@@ -68,8 +70,8 @@ class Regions:
 
 @dataclass(frozen=True)
 class Stays:
-    """Stays (see the module), sorted by target and start: target index, unit id, start and
-    end (s) and for line targets the span along the line (m; 0 for other kinds)."""
+    """Stays (see the module): target index, unit id, start and end (s) and for line targets
+    the span along the line (m; 0 for other kinds)."""
 
     target: NDArray[np.int64]
     unit: NDArray[np.int64]
@@ -80,99 +82,59 @@ class Stays:
 
 def stays(tracks: Tracks, regions: Regions) -> Stays:
     """Every stay of every unit at every target (see the module)."""
-    seg = _segments(tracks)
-    pair_seg, pair_target = _candidates(seg, regions)
-    parts = [_disc_intervals(seg, regions, pair_seg, pair_target),
-             _polygon_intervals(seg, regions, pair_seg, pair_target)]
-    target, seg_index, s0, s1, along0, along1 = (np.concatenate(c) for c in zip(*parts))
-    a, b = seg["t0"][seg_index], seg["t1"][seg_index]
-    return _join(target, seg["unit"][seg_index], a + s0 * (b - a), a + s1 * (b - a),
-                 along0, along1)
+    (target, unit, start, end), (pair_target, pair_seg) = _scan(tracks, regions)
+    pieces = _polygon_intervals(tracks, regions, pair_seg, pair_target)
+    other = _join(*pieces)
+    return Stays(np.r_[target, other.target], np.r_[unit, other.unit], np.r_[start, other.start],
+                 np.r_[end, other.end], np.r_[np.zeros(len(target)), other.span_m])
 
 
-def _segments(tracks: Tracks) -> dict[str, NDArray]:
-    """Consecutive vertices of one unit's piece as segments, cut to at most MAX_STEP_M."""
-    same = (tracks.unit[1:] == tracks.unit[:-1]) & (tracks.piece[1:] == tracks.piece[:-1])
-    i = np.flatnonzero(same)
-    x0, y0, x1, y1 = tracks.x[i], tracks.y[i], tracks.x[i + 1], tracks.y[i + 1]
-    cuts = np.maximum(1, np.ceil(np.hypot(x1 - x0, y1 - y0) / MAX_STEP_M)).astype(np.int64)
-    owner = np.repeat(np.arange(len(i)), cuts)
-    k = np.arange(len(owner)) - np.repeat(np.cumsum(cuts) - cuts, cuts)
-    f0, f1 = k / cuts[owner], (k + 1) / cuts[owner]
-    j = i[owner]
-
-    def lerp(v: NDArray, f: NDArray) -> NDArray:
-        return v[j] + f * (v[j + 1] - v[j])
-
-    return {"unit": tracks.unit[j], "t0": lerp(tracks.t, f0), "t1": lerp(tracks.t, f1),
-            "x0": lerp(tracks.x, f0), "y0": lerp(tracks.y, f0),
-            "x1": lerp(tracks.x, f1), "y1": lerp(tracks.y, f1)}
-
-
-def _candidates(seg: dict[str, NDArray], regions: Regions) -> tuple[NDArray, NDArray]:
-    """(segment, target) pairs whose bounding boxes overlap, found through a grid of CELL_M
-    cells: each target is listed in the cells its box (grown by half a step) covers, each
-    segment in the cell of its midpoint."""
-    if not len(regions.kind) or not len(seg["t0"]):
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+def _scan(tracks: Tracks, regions: Regions):
+    """The stays at points (target, unit, start, end) and the (target, segment) pairs of the
+    other targets whose boxes a segment (numbered by its first vertex) overlaps."""
+    if not len(regions.kind) or len(tracks.t) < 2:
+        return _empty_stays(), (np.empty(0, np.int64), np.empty(0, np.int64))
     box = shapely.bounds(regions.shapes)
-    lo = np.floor((box[:, :2] - MAX_STEP_M / 2) / CELL_M).astype(np.int64)
-    hi = np.floor((box[:, 2:] + MAX_STEP_M / 2) / CELL_M).astype(np.int64)
-    nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
-    target = np.repeat(np.arange(len(box)), nx * ny)
-    k = np.arange(len(target)) - np.repeat(np.cumsum(nx * ny) - nx * ny, nx * ny)
-    cx, cy = lo[target, 0] + k // ny[target], lo[target, 1] + k % ny[target]
-    cell_keys = _key(cx, cy)
-    order = np.argsort(cell_keys, kind="stable")
-    cell_keys, target = cell_keys[order], target[order]
-    mx = np.floor((seg["x0"] + seg["x1"]) / 2 / CELL_M).astype(np.int64)
-    my = np.floor((seg["y0"] + seg["y1"]) / 2 / CELL_M).astype(np.int64)
-    seg_keys = _key(mx, my)
-    first = np.searchsorted(cell_keys, seg_keys, "left")
-    count = np.searchsorted(cell_keys, seg_keys, "right") - first
-    pair_seg = np.repeat(np.arange(len(seg_keys)), count)
-    offset = np.arange(len(pair_seg)) - np.repeat(np.cumsum(count) - count, count)
-    pair_target = target[np.repeat(first, count) + offset]
-    sx0, sx1 = np.minimum(seg["x0"], seg["x1"]), np.maximum(seg["x0"], seg["x1"])
-    sy0, sy1 = np.minimum(seg["y0"], seg["y1"]), np.maximum(seg["y0"], seg["y1"])
-    b = box[pair_target]
-    overlap = ((sx1[pair_seg] >= b[:, 0]) & (sx0[pair_seg] <= b[:, 2])
-               & (sy1[pair_seg] >= b[:, 1]) & (sy0[pair_seg] <= b[:, 3]))
-    return pair_seg[overlap], pair_target[overlap]
+    x0, y0 = box[:, 0].min(), box[:, 1].min()
+    nx = int((box[:, 2].max() - x0) // CELL_M) + 1
+    ny = int((box[:, 3].max() - y0) // CELL_M) + 1
+    lo = ((box[:, :2] - [x0, y0]) // CELL_M).astype(np.int64)
+    hi = ((box[:, 2:] - [x0, y0]) // CELL_M).astype(np.int64)
+    wide, tall = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
+    target = np.repeat(np.arange(len(box)), wide * tall)
+    k = np.arange(len(target)) - np.repeat(np.cumsum(wide * tall) - wide * tall, wide * tall)
+    cell = (lo[target, 0] + k // tall[target]) * ny + lo[target, 1] + k % tall[target]
+    order = np.argsort(cell, kind="stable")
+    cell_ptr = np.r_[0, np.cumsum(np.bincount(cell, minlength=nx * ny))].astype(np.int64)
+    is_disc = regions.kind == "point"
+    centre = np.zeros((len(box), 2))
+    centre[is_disc] = shapely.get_coordinates(regions.geometry[is_disc]).reshape(-1, 2)
+    ints, floats = (np.asarray(getattr(tracks, f), np.int64) for f in ("unit", "piece")), (
+        np.asarray(getattr(tracks, f), np.float64) for f in ("t", "x", "y"))
+    args = (*ints, *floats, float(x0), float(y0), float(CELL_M), nx, ny, cell_ptr,
+            target[order].astype(np.int64), box, is_disc, centre[:, 0].copy(),
+            centre[:, 1].copy(), float(regions.visit_m), JOIN_S)
+    stays_cap, pairs_cap = len(tracks.t) // 8 + 1024, len(tracks.t) // 8 + 1024
+    while True:  # one pass, unless the arrays were too small for what it found
+        found = (np.empty(stays_cap, np.int64), np.empty(stays_cap, np.int64),
+                 np.empty(stays_cap), np.empty(stays_cap))
+        pairs = (np.empty(pairs_cap, np.int64), np.empty(pairs_cap, np.int64))
+        n_stay, n_pair = kernel.scan(*args, *found, *pairs)
+        if n_stay <= stays_cap and n_pair <= pairs_cap:
+            return tuple(a[:n_stay] for a in found), tuple(a[:n_pair] for a in pairs)
+        stays_cap, pairs_cap = max(n_stay, stays_cap), max(n_pair, pairs_cap)
 
 
-def _key(cx: NDArray, cy: NDArray) -> NDArray[np.int64]:
-    return cx * (1 << 32) + cy
+def _empty_stays():
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
 
 
-def _disc_intervals(seg, regions: Regions, pair_seg: NDArray, pair_target: NDArray):
-    """Exact fractions [s0, s1] of each segment within ``visit_m`` of a point target."""
-    keep = regions.kind[pair_target] == "point"
-    ps, pt = pair_seg[keep], pair_target[keep]
-    centre = shapely.get_coordinates(regions.geometry[pt]).reshape(-1, 2)
-    ax, ay = seg["x0"][ps] - centre[:, 0], seg["y0"][ps] - centre[:, 1]
-    dx, dy = seg["x1"][ps] - seg["x0"][ps], seg["y1"][ps] - seg["y0"][ps]
-    qa, qb = dx * dx + dy * dy, 2 * (ax * dx + ay * dy)
-    qc = ax * ax + ay * ay - regions.visit_m ** 2
-    disc = qb * qb - 4 * qa * qc
-    moving = qa > 0
-    root = np.sqrt(np.where(moving & (disc >= 0), disc, 0.0))
-    safe = np.where(moving, 2 * qa, 1.0)
-    s0 = np.where(moving, np.maximum((-qb - root) / safe, 0.0), 0.0)
-    s1 = np.where(moving, np.minimum((-qb + root) / safe, 1.0), 1.0)
-    inside = np.where(moving, (disc >= 0) & (s0 <= s1), qc <= 0)
-    zeros = np.zeros(int(inside.sum()))
-    return pt[inside], ps[inside], s0[inside], s1[inside], zeros, zeros
-
-
-def _polygon_intervals(seg, regions: Regions, pair_seg: NDArray, pair_target: NDArray):
-    """Fractions [s0, s1] of each segment inside a line's or an area's region (one per part of
-    the intersection), and for lines the positions along the line (m) where it enters and
-    leaves."""
-    keep = regions.kind[pair_target] != "point"
-    ps, pt = pair_seg[keep], pair_target[keep]
-    start = np.column_stack([seg["x0"][ps], seg["y0"][ps]])
-    end = np.column_stack([seg["x1"][ps], seg["y1"][ps]])
+def _polygon_intervals(tracks: Tracks, regions: Regions, ps: NDArray, pt: NDArray):
+    """When each segment ``ps`` is inside the region of its target ``pt`` (a line or an area;
+    one row per part of the intersection: target, segment, unit, start, end), and for lines
+    the positions along the line (m) where it enters and leaves."""
+    start = np.column_stack([tracks.x[ps], tracks.y[ps]])
+    end = np.column_stack([tracks.x[ps + 1], tracks.y[ps + 1]])
     end = np.where((start == end).all(axis=1)[:, None], start + [1e-6, 0.0], end)
     lines = shapely.linestrings(np.stack([start, end], axis=1))
     shapes = regions.shapes
@@ -194,7 +156,10 @@ def _polygon_intervals(seg, regions: Regions, pair_seg: NDArray, pair_target: ND
     guide = regions.geometry[target[is_line]]
     along0[is_line] = shapely.line_locate_point(guide, shapely.points(first[is_line]))
     along1[is_line] = shapely.line_locate_point(guide, shapely.points(last[is_line]))
-    return target, ps[owner], s0, s1, along0, along1
+    seg = ps[owner]
+    a, b = tracks.t[seg], tracks.t[seg + 1]
+    return (target, seg, tracks.unit[seg], a + s0 * (b - a), a + s1 * (b - a), along0,
+            along1)
 
 
 def _as_line(parts: NDArray[np.object_]) -> NDArray[np.object_]:
@@ -207,9 +172,10 @@ def _as_line(parts: NDArray[np.object_]) -> NDArray[np.object_]:
     return parts
 
 
-def _join(target, unit, start, end, along0, along1) -> Stays:
+def _join(target, seg, unit, start, end, along0, along1) -> Stays:
     """Intervals of one unit at one target that touch joined into stays, with their span."""
-    order = np.lexsort((start, unit, target))
+    # segments are numbered in (unit, piece, time) order: (target, segment) orders by unit too
+    order = np.lexsort((start, target * (int(seg.max(initial=0)) + 1) + seg))
     target, unit, start, end = target[order], unit[order], start[order], end[order]
     lo, hi = np.minimum(along0, along1)[order], np.maximum(along0, along1)[order]
     if not len(order):

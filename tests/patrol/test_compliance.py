@@ -31,8 +31,9 @@ def targets(*rows: tuple[str, shapely.Geometry, float], zone: int = 5) -> Target
                      np.array(geom, dtype=object), np.array(dwell, float), np.ones(n))
 
 
-def run(tracks: Tracks, target_set: TargetSet, hours: float = 1.0) -> Compliance:
-    return compliance(tracks, target_set, start_s=T0, end_s=T0 + hours * 3600)
+def run(tracks: Tracks, target_set: TargetSet, hours: float = 1.0, *, slack_s: float = 0.0
+        ) -> Compliance:
+    return compliance(tracks, target_set, start_s=T0, end_s=T0 + hours * 3600, slack_s=slack_s)
 
 
 def stop_at_origin(arrive_x0_at: float, stop_s: float) -> Tracks:
@@ -42,10 +43,13 @@ def stop_at_origin(arrive_x0_at: float, stop_s: float) -> Tracks:
     return track((a - 50, -500, 0), (a, 0, 0), (a + stop_s, 0, 0), (a + stop_s + 50, 500, 0))
 
 
-@pytest.mark.parametrize(("stop_s", "visited"), [(49.0, False), (50.0, True), (51.0, True)])
-def test_a_dwell_just_below_the_target_is_no_visit(stop_s, visited):
-    # 60 s dwell: 5 s in, the stop, 5 s out within 50 m
-    result = run(stop_at_origin(1000, stop_s), targets(("point", shapely.Point(0, 0), 60)))
+@pytest.mark.parametrize(("stop_s", "slack_s", "visited"), [
+    (49.0, 0.0, False), (50.0, 0.0, True), (51.0, 0.0, True), (44.9, 5.0, False),
+    (45.0, 5.0, True)])
+def test_a_dwell_just_below_the_target_is_no_visit(stop_s, slack_s, visited):
+    # 60 s dwell: 5 s in, the stop, 5 s out within 50 m; a stay may fall short by the slack
+    result = run(stop_at_origin(1000, stop_s), targets(("point", shapely.Point(0, 0), 60)),
+                 slack_s=slack_s)
     assert result.visited[0].tolist() == [False, visited, False, False]
     assert result.longest_s[0, 1] == pytest.approx(stop_s + 10)
     if visited:
