@@ -116,6 +116,22 @@ async def _decide_later(conn: psycopg.AsyncConnection, config: DispatchConfig, i
     return outcome is not None
 
 
+async def rank_stored(conn: psycopg.AsyncConnection, config: DispatchConfig, incident: dict,
+                      *, since: int, changes: dict, at: datetime, depth: int
+                      ) -> list[Candidate]:
+    """The ``depth`` available units of a stored incident's kind ({unit_kind, road_lon,
+    road_lat}) nearest to it by drive time, placed as at ``at``, from the worker's copy of the
+    fleet brought up to date with ``changes`` (read from the horizon ``since``); no ranking
+    when none is available."""
+    positions, unit_snaps = await _available_units(conn, config, since, changes,
+                                                   incident["unit_kind"], at)
+    if not len(positions.unit_id):
+        return []
+    target = snap_point(config.graph, incident["road_lon"], incident["road_lat"],
+                        limit_m=config.snap_limit_m)
+    return _ranked(config, target, positions, unit_snaps, depth)[1]
+
+
 async def _retried(conn: psycopg.AsyncConnection, config: DispatchConfig, *,
                    api_key_id: int | None, idempotency_key: str, digest: str,
                    requested_by: str | None) -> dict:

@@ -4,8 +4,10 @@ An alarm stores its incident before it decides (so that a 201 or a 503 means it 
 anything fails in between, or the worker dies, the incident stays open and undecided. Every API
 worker runs this loop: every ``interval_s`` seconds it decides, as their alarm would have, the
 open incidents stored more than ``after_s`` seconds ago without a decision, audited with mode
-``reconcile``. Workers may look at the same incident at once: the database records only the
-first decision of an incident (``zones.alarm_store``), so none is decided twice.
+``reconcile``; and it gives units that became available to the alarms decided while none was
+(``patrol.retry``). Workers may look at the same incident at once: the database records only
+the first decision of an incident (``zones.alarm_store``) and claims a unit once, so none is
+decided twice and no unit is given twice.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 
 import psycopg
 
-from patrol import alarms, service
+from patrol import alarms, retry, service
 from zones.database import LoopPool
 
 log = logging.getLogger(__name__)
@@ -40,3 +42,13 @@ async def reconcile_forever(pool: LoopPool, config: service.DispatchConfig, *, a
         if decided:
             log.warning("decided %d incident(s) stored without a decision: %s", len(decided),
                         ", ".join(map(str, decided)))
+        try:
+            retried = await retry.dispatch_waiting(pool, config)
+        except psycopg.OperationalError:
+            continue
+        except Exception:
+            log.exception("dispatching incidents waiting for a unit failed")
+            continue
+        if retried:
+            log.info("units given to incidents waiting for one: %s",
+                     ", ".join(f"{unit} to {incident}" for incident, unit in retried))

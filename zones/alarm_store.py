@@ -26,6 +26,7 @@ from datetime import datetime
 
 import psycopg
 
+from zones.claim import claim_ctes
 from zones.incident_store import INCIDENT_FIELDS, INCIDENT_SQL
 from zones.queries import LOCATE_FROM
 
@@ -92,16 +93,7 @@ _DISPATCH = """
 WITH undecided AS (SELECT id FROM incidents
                    WHERE id = %(incident_id)s AND status = 'open' AND decided_at IS NULL
                    FOR NO KEY UPDATE),
-     claimed AS (SELECT id FROM units
-                 WHERE id = ANY(%(ids)s) AND status = 'available'
-                   AND EXISTS (SELECT FROM undecided)
-                 ORDER BY array_position(%(ids)s, id)
-                 LIMIT 1
-                 FOR NO KEY UPDATE SKIP LOCKED),
-     assignment AS (INSERT INTO assignments (incident_id, unit_id, eta_seconds)
-                    SELECT %(incident_id)s, id, (%(etas)s::float8[])[array_position(%(ids)s, id)]
-                    FROM claimed
-                    RETURNING unit_id),
+     """ + claim_ctes("undecided") + """,
      unit AS (UPDATE units SET status = 'dispatched'
               WHERE id = (SELECT unit_id FROM assignment)),
      incident AS (UPDATE incidents

@@ -10,7 +10,7 @@ No unit is ever given to two incidents: a unit is claimed only while its status 
 index ``uq_assignments_active_unit`` refuses a second active assignment even if some other path
 tried; ``uq_assignments_active_incident`` does the same for an incident. The database also
 refuses illegal status changes and assignments to incidents that are not open or dispatched
-(migration 0005); :data:`RULE_NAMES` are the names it refuses them by.
+(migrations 0005 and 0010); :data:`RULE_NAMES` are the names it refuses them by.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 #: The constraints and triggers that enforce the dispatch rules (migration 0005), by the name
 #: the database reports when it refuses a write.
 RULE_NAMES = ("uq_assignments_active_unit", "uq_assignments_active_incident",
-              "status_transition", "assignment_incident_open")
+              "status_transition", "assignment_incident_open", "busy_unit_assigned")
 
 _ASSIGN = sa.text("""
 WITH a AS (INSERT INTO assignments (incident_id, unit_id, eta_seconds)

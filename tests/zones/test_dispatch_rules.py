@@ -78,7 +78,9 @@ def test_illegal_incident_transitions(engine, path, bad):
 ])
 def test_illegal_unit_transitions(engine, path, bad):
     for status in path:
-        run(engine, f"UPDATE units SET status = '{status}' WHERE id = 1")
+        claim = ("INSERT INTO assignments (incident_id, unit_id) VALUES (1, 1)"
+                 if status == "dispatched" else "SELECT 1")
+        run(engine, claim, f"UPDATE units SET status = '{status}' WHERE id = 1")
     before = path[-1] if path else "available"
     message = refused(engine, f"UPDATE units SET status = '{bad}' WHERE id = 1")
     assert f"unit 1 cannot go from {before} to {bad}" in message
@@ -96,3 +98,18 @@ def test_legal_lifecycles_pass(engine):
         "UPDATE units SET status = 'available' WHERE id = 1",
         "UPDATE units SET status = 'off_duty' WHERE id = 2",
         "UPDATE units SET status = 'available' WHERE id = 2")
+
+
+def test_a_busy_unit_has_an_active_assignment(engine):
+    """Checked at commit: a claim writes the unit and its assignment in one statement."""
+    message = refused(engine, "UPDATE units SET status = 'dispatched' WHERE id = 1")
+    assert "unit 1 is dispatched without an incident" in message
+    run(engine, "UPDATE units SET status = 'dispatched' WHERE id = 1",
+        "INSERT INTO assignments (incident_id, unit_id) VALUES (1, 1)")
+    message = refused(engine, "UPDATE assignments SET released_at = now() WHERE unit_id = 1")
+    assert "unit 1 is dispatched without an incident" in message
+    message = refused(engine, "UPDATE units SET status = 'en_route' WHERE id = 1",
+                      "DELETE FROM assignments WHERE unit_id = 1")
+    assert "unit 1 is en_route without an incident" in message
+    run(engine, "UPDATE assignments SET released_at = now() WHERE unit_id = 1",
+        "UPDATE units SET status = 'available' WHERE id = 1")

@@ -20,9 +20,10 @@ UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty")
 HOTSPOT_CATEGORIES = ("school", "hospital", "mall", "metro_station", "transport_hub")
 INCIDENT_STATUSES = ("open", "dispatched", "arrived", "closed")
 ROLES = ("dispatcher", "planner", "admin", "unit")
-#: How a decision was made: on arrival (auto-dispatch or recommendation), by a dispatcher, or
-#: by the reconciler for an incident stored without its decision.
-DECISION_MODES = ("auto", "override", "recommendation", "reconcile")
+#: How a decision was made: on arrival (auto-dispatch or recommendation), by a dispatcher, by
+#: the reconciler for an incident stored without its decision, or a unit given later to an
+#: alarm decided while none could be had (retry).
+DECISION_MODES = ("auto", "override", "recommendation", "reconcile", "retry")
 TARGET_KINDS = ("point", "line", "area")
 
 
