@@ -1,0 +1,252 @@
+"""Move-up: which available units should move where, so that the 1/3/5-minute circles stay
+closed while other units are busy. A pure decision over arrays (no database, no road search):
+the service feeds it the drive-time tables of ``patrol.cover_tables``.
+
+Coverage counts how many units reach each demand point (a 三圈 hotspot or a grid cell) within
+60, 180 and 300 s. The objective is the expected coverage of the maximum expected covering
+location problem (MEXCLP, Daskin 1983): a demand point reached by k units within 180 s is
+served with probability 1 - q^k, q being the share of time a unit is busy. Hotspots (by
+category weight) and grid cells (one each) count half each, so the objective is a share in
+[0, 1].
+
+:func:`recommend_moves` is the per-event rule of dynamic MEXCLP (Jagtenberg, Bhulai and van der
+Mei 2015): greedily, the move (unit → waiting point) with the largest marginal gain in expected
+coverage, up to a few moves. A move never takes a unit that is not movable (dispatched, already
+relocating) and never leaves a demand point of the unit's own patrol zone unreached within 60 s
+when that unit alone reaches it there (unless the waiting point reaches it too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+#: The rings, seconds: 1, 3 and 5 minutes.
+RINGS = (60, 180, 300)
+#: The ring of the objective and of double coverage (Gendreau, Laporte and Semet 1997).
+STANDARD_S = 180
+#: Default busy fraction q of MEXCLP.
+DEFAULT_BUSY = 0.3
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Demand points: ``weight`` (a hotspot's category weight, 1 for a grid cell), ``hotspot``
+    (True: a 三圈 hotspot, False: a grid cell), ``zone`` (patrol zone id, -1: none)."""
+
+    weight: NDArray[np.float64]
+    hotspot: NDArray[np.bool_]
+    zone: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.weight)
+
+    def objective_weight(self) -> NDArray[np.float64]:
+        """Weights of the objective: hotspots and grid cells half each, so it sums to 1 (to the
+        half that exists when one kind is missing)."""
+        w = np.zeros(len(self))
+        for part in (self.hotspot, ~self.hotspot):
+            total = self.weight[part].sum()
+            if total > 0:
+                w[part] = 0.5 * self.weight[part] / total
+        return w
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Rows (units or waiting points) × demand points: ``within[s][i, d]`` is 1 where row i
+    reaches demand point d within s seconds (CSR, one matrix per ring of :data:`RINGS`)."""
+
+    within: dict[int, sparse.csr_matrix]
+
+    @classmethod
+    def of(cls, rows: NDArray, cols: NDArray, seconds: NDArray, *, n_rows: int,
+           n_demand: int) -> Cover:
+        """From (row, demand point, drive seconds) triplets; times beyond 300 s are dropped."""
+        within = {}
+        for ring in RINGS:
+            keep = seconds <= ring
+            within[ring] = sparse.csr_matrix(
+                (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n_rows, n_demand))
+            within[ring].sum_duplicates()
+            within[ring].data[:] = 1.0
+        return cls(within)
+
+    def take(self, rows: NDArray[np.integer]) -> Cover:
+        return Cover({ring: m[rows] for ring, m in self.within.items()})
+
+    def counts(self, ring: int) -> NDArray[np.float64]:
+        """How many rows reach each demand point within ``ring`` seconds."""
+        return np.asarray(self.within[ring].sum(axis=0)).ravel()
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Shares (0..1): hotspots (by weight) and grid cells reached within each ring, hotspots
+    reached twice within 180 s, and the expected coverage (the objective)."""
+
+    hotspots: dict[int, float]
+    cells: dict[int, float]
+    hotspots_double: float
+    expected: float
+
+    def as_dict(self) -> dict:
+        return {"hotspots": {str(r // 60): round(v, 4) for r, v in self.hotspots.items()},
+                "cells": {str(r // 60): round(v, 4) for r, v in self.cells.items()},
+                "hotspots_double_3": round(self.hotspots_double, 4),
+                "expected": round(self.expected, 5)}
+
+
+def coverage(demand: Demand, counts: dict[int, NDArray], *, busy: float = DEFAULT_BUSY
+             ) -> Coverage:
+    """The coverage state of ``counts`` (per ring, units reaching each demand point)."""
+    def share(part: NDArray, reached: NDArray) -> float:
+        total = demand.weight[part].sum()
+        return float(demand.weight[part & reached].sum() / total) if total > 0 else 0.0
+
+    h, c = demand.hotspot, ~demand.hotspot
+    k = counts[STANDARD_S]
+    return Coverage({r: share(h, counts[r] >= 1) for r in RINGS},
+                    {r: share(c, counts[r] >= 1) for r in RINGS}, share(h, k >= 2),
+                    expected_coverage(demand.objective_weight(), k, busy))
+
+
+def expected_coverage(weight: NDArray, k: NDArray, busy: float) -> float:
+    """MEXCLP's objective: Σ w (1 - q^k)."""
+    return float(weight @ (1.0 - busy ** k))
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The units that count: ``cover`` from where each stands (a relocating unit: its target),
+    ``movable`` (available: may be moved), ``zone`` (its own patrol zone, -1: none) and
+    ``to_site[i, j]``, the drive seconds from unit i to waiting point j (inf: too far)."""
+
+    cover: Cover
+    movable: NDArray[np.bool_]
+    zone: NDArray[np.int64]
+    to_site: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Move:
+    """Unit (row of the fleet) → waiting point (row of the sites), its drive seconds, the gain
+    in expected coverage, and the coverage before and after it (earlier moves applied)."""
+
+    unit: int
+    site: int
+    drive_s: float
+    gain: float
+    before: Coverage
+    after: Coverage
+
+
+def recommend_moves(demand: Demand, fleet: Fleet, sites: Cover, *, busy: float = DEFAULT_BUSY,
+                    max_moves: int = 3, max_drive_s: float = 600.0, min_gain: float = 1e-4
+                    ) -> list[Move]:
+    """At most ``max_moves`` moves, greedily by marginal expected coverage (see the module);
+    each gains at least ``min_gain`` (a share of the objective) and drives at most
+    ``max_drive_s`` seconds. A unit moves at most once."""
+    counts = {r: fleet.cover.counts(r) for r in RINGS}
+    c = _Candidates.of(fleet, sites, max_drive_s)
+    moves: list[Move] = []
+    before = coverage(demand, counts, busy=busy)
+    while len(moves) < max_moves and c.allowed.any():
+        gain = c.gains(demand, counts, busy)
+        u, s = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        if not gain[u, s] >= min_gain:
+            break
+        # A unit moves once, so its row is never looked at again: only the counts change.
+        for r in RINGS:
+            counts[r] = (counts[r] - _row(fleet.cover.within[r], c.units[u])
+                         + _row(sites.within[r], c.near[s]))
+        after = coverage(demand, counts, busy=busy)
+        moves.append(Move(int(c.units[u]), int(c.near[s]), float(c.to_site[u, s]),
+                          float(gain[u, s]), before, after))
+        c.allowed[u, :] = False
+        before = after
+    return moves
+
+
+def pair_gains(demand: Demand, fleet: Fleet, sites: Cover, *, busy: float = DEFAULT_BUSY,
+               max_drive_s: float = 600.0) -> tuple[NDArray, NDArray, NDArray]:
+    """The gain in expected coverage of every single move: (gain[i, j] for unit ``units[i]``
+    to site ``near[j]``, -inf where the move is not allowed; units; near), over the movable
+    units and the sites any of them reaches within ``max_drive_s``."""
+    c = _Candidates.of(fleet, sites, max_drive_s)
+    counts = {r: fleet.cover.counts(r) for r in (60, STANDARD_S)}
+    return c.gains(demand, counts, busy), c.units, c.near
+
+
+@dataclass
+class _Candidates:
+    """The movable units and the sites they reach: rows of the gain matrix."""
+
+    units: NDArray[np.int64]
+    near: NDArray[np.int64]
+    allowed: NDArray[np.bool_]
+    to_site: NDArray[np.float64]
+    zone: NDArray[np.int64]
+    mine: dict  # ring → the units' cover (60 and 180 s)
+    theirs_t: dict  # ring → the sites' cover, transposed
+
+    @classmethod
+    def of(cls, fleet: Fleet, sites: Cover, max_drive_s: float) -> _Candidates:
+        allowed = fleet.movable[:, None] & (fleet.to_site <= max_drive_s)
+        units = np.flatnonzero(allowed.any(axis=1))
+        near = np.flatnonzero(allowed[units].any(axis=0))
+        rings = (60, STANDARD_S)
+        return cls(units, near, allowed[np.ix_(units, near)],
+                   fleet.to_site[np.ix_(units, near)], fleet.zone[units],
+                   {r: fleet.cover.within[r][units] for r in rings},
+                   {r: sites.within[r][near].T.tocsr() for r in rings})
+
+    def gains(self, demand: Demand, counts: dict, busy: float) -> NDArray[np.float64]:
+        gain = _gains(demand.objective_weight(), counts[STANDARD_S], self.mine[STANDARD_S],
+                      self.theirs_t[STANDARD_S], busy)
+        ok = self.allowed & _keeps_sole_cover(demand, self.zone, counts[60], self.mine[60],
+                                              self.theirs_t[60])
+        return np.where(ok, gain, -np.inf)
+
+
+def _gains(weight: NDArray, k: NDArray, units: sparse.csr_matrix, sites_t: sparse.csr_matrix,
+           busy: float) -> NDArray[np.float64]:
+    """gain[u, s]: the change of expected coverage if unit u left its place for site s.
+
+    A demand point that gains a unit gains w q^k (1-q), one that loses one loses
+    w q^(k-1) (1-q); points both cover keep theirs."""
+    add = weight * busy ** k * (1.0 - busy)
+    lose = np.where(k >= 1, weight * busy ** np.maximum(k - 1, 0) * (1.0 - busy), 0.0)
+    both = (units @ sparse.diags(add - lose, format="csr") @ sites_t).toarray()
+    return (sites_t.T @ add)[None, :] - (units @ lose)[:, None] - both
+
+
+def _keeps_sole_cover(demand: Demand, unit_zone: NDArray, k60: NDArray,
+                      units60: sparse.csr_matrix, sites60_t: sparse.csr_matrix) -> NDArray:
+    """ok[u, s]: moving unit u to site s leaves no demand point of u's own zone that u alone
+    reaches within 60 s unreached (site s reaches all of them within 60 s)."""
+    coo = units60.tocoo()
+    sole = (k60[coo.col] == 1) & (demand.zone[coo.col] == unit_zone[coo.row]) & (
+        unit_zone[coo.row] >= 0)
+    mine = sparse.csr_matrix((np.ones(int(sole.sum())), (coo.row[sole], coo.col[sole])),
+                             shape=units60.shape)
+    needed = np.asarray(mine.sum(axis=1)).ravel()
+    kept = (mine @ sites60_t).toarray()
+    return kept >= needed[:, None]
+
+
+def _row(m: sparse.csr_matrix, i: int) -> NDArray:
+    return m[i].toarray().ravel()
+
+
+def moved_counts(fleet_cover: Cover, sites: Cover, moves: list[tuple[int, int]]
+                 ) -> dict[int, NDArray]:
+    """Per ring, the units reaching each demand point after ``moves`` (unit row → site row)."""
+    counts = {r: fleet_cover.counts(r) for r in RINGS}
+    for r in RINGS:
+        for u, s in moves:
+            counts[r] = counts[r] - _row(fleet_cover.within[r], u) + _row(sites.within[r], s)
+    return counts
