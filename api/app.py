@@ -1,5 +1,6 @@
 """The app factory: the road graph, the database pools and the caches are loaded once in the
-lifespan, and the reconciler (``patrol.reconciler``) runs for as long as the app; the routers,
+lifespan, and the reconciler (``patrol.reconciler``) and move-up (``patrol.moveup_loop``) run
+for as long as the app; the routers,
 the error answers and the body limit are wired here."""
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from fastapi.openapi.utils import get_openapi
 from api.callers import LOOKUP_CONNECTIONS, KeyRing
 from api.errors import FieldError, Problem, add_error_handlers
 from api.middleware import BodyLimit
-from api.routers import audit, circles, health, incidents, maps, plans, units
+from api.routers import audit, circles, health, incidents, maps, moves, plans, units
 from patrol import service
 from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
 from patrol.dispatch import DispatchPolicy
 from patrol.inputs import speed_model, tile_layer
+from patrol.moveup_live import MoveUp
+from patrol.moveup_loop import moveup_forever
 from patrol.reconciler import reconcile_forever
 from routing import RoadGraph, open_graph, reach, snap_point
 from routing.baseline import NetworkxRanker
@@ -72,14 +75,23 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
                                   candidates=settings.dispatch_candidates),
             stale_after_s=settings.stale_position_s, snap_limit_m=settings.snap_limit_m,
             baseline=NetworkxRanker(road_graph) if settings.ranking == "networkx" else None)
+        app.state.moveup = MoveUp(engine, road_graph, snap_limit_m=settings.snap_limit_m,
+                                  stale_after_s=settings.stale_position_s,
+                                  busy=settings.moveup_busy)
         _freeze_start_up_objects()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         reconciler = asyncio.create_task(reconcile_forever(
             app.state.loop_pool, app.state.config, after_s=settings.reconcile_after_s,
             interval_s=min(1.0, settings.reconcile_after_s / 3)))
+        tasks = [reconciler]
+        if settings.moveup_interval_s > 0:
+            tasks.append(asyncio.create_task(moveup_forever(
+                app.state.loop_pool, engine, app.state.config, app.state.moveup,
+                interval_s=settings.moveup_interval_s)))
         yield
-        reconciler.cancel()
-        await asyncio.gather(reconciler, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.loop_pool.close()
         await app.state.key_pool.close()
         engine.dispose()
@@ -89,7 +101,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.methods = []  # (path pattern, methods): the Allow header of a 405
-    for module in (incidents, units, circles, maps, plans, audit, health):
+    for module in (incidents, units, moves, circles, maps, plans, audit, health):
         app.include_router(module.router)
         app.state.methods += [(r.path_regex, r.methods) for r in module.router.routes]
     app.openapi = lambda: _openapi(app)

@@ -18,6 +18,7 @@ from api.callers import Caller
 from api.errors import Forbidden, Unauthorized
 from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
+from patrol.moveup_live import MoveUp
 from patrol.service import DispatchConfig
 from zones.database import LoopPool
 
@@ -43,6 +44,10 @@ async def get_circle_options(request: Request) -> CircleOptions:
 
 async def get_coverage_maps(request: Request) -> CoverageMaps:
     return request.app.state.coverage_maps
+
+
+async def get_moveup(request: Request) -> MoveUp:
+    return request.app.state.moveup
 
 
 async def get_caller(request: Request,
@@ -84,6 +89,7 @@ LoopPoolDep = Annotated[LoopPool, Depends(get_loop_pool)]
 ConfigDep = Annotated[DispatchConfig, Depends(get_config)]
 CircleOptionsDep = Annotated[CircleOptions, Depends(get_circle_options)]
 CoverageMapsDep = Annotated[CoverageMaps, Depends(get_coverage_maps)]
+MoveUpDep = Annotated[MoveUp, Depends(get_moveup)]
 Dispatcher = Annotated[Caller, Depends(allow("dispatcher"))]
 Reporter = Annotated[Caller, Depends(allow("dispatcher", "unit"))]
 Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]

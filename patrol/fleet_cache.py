@@ -26,6 +26,8 @@ from numpy.typing import NDArray
 from patrol.fleet import UnitPositions
 from routing import RoadGraph, Snapped, snap_many
 
+#: Statuses of a unit an alarm may take: a relocating unit is on its way to a waiting point.
+DISPATCHABLE = ("available", "relocating")
 #: Columns of the change feed (``zones.alarm_store.fleet_changes``), one array each.
 FEED_COLUMNS = ("id", "revision", "fix_revision", "callsign", "kind", "status", "lon", "lat",
                 "fix_at", "home_lon", "home_lat")
@@ -66,11 +68,17 @@ class FleetCache:
 
     def available(self, kind: str, now_s: float, stale_after_s: float
                   ) -> tuple[UnitPositions, Snapped]:
-        """Available units of ``kind`` placed for routing at ``now_s`` (seconds since the Unix
-        epoch), with their snaps: a fix older than ``stale_after_s`` seconds (or none) places a
-        unit at its home station; a unit with neither is left out."""
+        """Available (or relocating) units of ``kind`` placed for routing at ``now_s`` (seconds
+        since the Unix epoch), with their snaps: a fix older than ``stale_after_s`` seconds (or
+        none) places a unit at its home station; a unit with neither is left out."""
+        positions, snaps, _ = self.placed(kind, now_s, stale_after_s)
+        return positions, snaps
+
+    def placed(self, kind: str, now_s: float, stale_after_s: float
+               ) -> tuple[UnitPositions, Snapped, NDArray]:
+        """:meth:`available`, with each unit's status."""
         c = self._columns
-        pick = np.flatnonzero((c["status"] == "available") & (c["kind"] == kind))
+        pick = np.flatnonzero(np.isin(c["status"], DISPATCHABLE) & (c["kind"] == kind))
         fresh = ~np.isnan(c["lon"][pick]) & (now_s - c["fix_at"][pick] <= stale_after_s)
         at = {name: np.where(fresh, c["fix_" + name][pick], c["home_" + name][pick])
               for name in ("edge", "fraction", "distance_m", "also")}
@@ -81,7 +89,14 @@ class FleetCache:
         positions = UnitPositions(ids[placed], callsigns[placed], lon[placed], lat[placed],
                                   ~fresh[placed])
         return positions, Snapped.with_also(at["edge"][placed], at["fraction"][placed],
-                                            at["distance_m"][placed], at["also"][placed])
+                                            at["distance_m"][placed], at["also"][placed]), \
+            c["status"][pick][placed]
+
+    def version(self) -> tuple[int, int, int]:
+        """Changes whenever a change is applied: the newest revisions and the number of units."""
+        c = self._columns
+        return (int(c["revision"].max(initial=0)), int(c["fix_revision"].max(initial=0)),
+                len(c["id"]))
 
     def _replace(self, rows: dict[str, NDArray], changes: dict) -> None:
         self._columns = rows

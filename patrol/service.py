@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from patrol import deadlines
 from patrol.dispatch import DispatchPolicy, ring_of
 from patrol.errors import Conflict, Invalid, NotFound
-from patrol.fleet_cache import FleetCache
+from patrol.fleet_cache import DISPATCHABLE, FleetCache
 from routing import RoadGraph, snap_point, snap_points
 from routing.search import rank
 from zones import audit, incident_store, unit_store
@@ -57,7 +57,7 @@ def assign_unit(engine: sa.Engine, config: DispatchConfig, incident_id: int, uni
             raise NotFound(f"no unit {unit_id}")
         if current == unit_id:
             raise Conflict(f"unit {unit_id} is already assigned to incident {incident_id}")
-        if statuses[unit_id] != "available":
+        if statuses[unit_id] not in DISPATCHABLE:
             busy = unit_store.unit(conn, unit_id)["incident_id"]
             where = f" to incident {busy}" if busy else ""
             raise Conflict(f"unit {unit_id} is {statuses[unit_id]}{where}, not available")
@@ -159,6 +159,9 @@ def set_unit_status(engine: sa.Engine, unit_id: int, status: str, *, actor: Acto
         incident_id = unit_store.unit(conn, unit_id)["incident_id"]
         if status == "dispatched":
             raise Conflict("units are dispatched by assigning them to an incident")
+        if status == "relocating":
+            raise Conflict("units relocate by accepting a recommended move (POST "
+                           "/moves/{id}/accept)")
         if incident_id is not None and status in ("available", "off_duty"):
             raise Conflict(f"unit {unit_id} is assigned to incident {incident_id}; close or "
                            f"reassign the incident first")

@@ -71,7 +71,7 @@ def recommend(graph: RoadGraph, stations: list[tuple], places: Places, snaps: li
         gains.append(float(gain[best]))
         remaining[cover[best].indices] = 0.0
     lonlat = [tuple(map(float, graph.node_lonlat[n])) for n in chosen]
-    after = _times(graph, station_snaps + [_at_node(graph, n) for n in chosen], snaps, tier_s)
+    after = _times(graph, station_snaps + [at_node(graph, n) for n in chosen], snaps, tier_s)
     return Recommendation(chosen, lonlat, gains, float(weight[covered].sum()),
                           float(weight[covered].sum() + sum(gains)),
                           float(weight[after <= tier_s].sum()), float(weight.sum()),
@@ -87,7 +87,7 @@ def _times(graph: RoadGraph, origins: list[Snap], snaps: list[Snap | None], tier
     return best_source_at(graph, found, Snapped.of(snaps))[1]
 
 
-def _at_node(graph: RoadGraph, node: int) -> Snap:
+def at_node(graph: RoadGraph, node: int) -> Snap:
     """A post standing exactly on a road node: the end of an edge into it."""
     into = graph.rev_edge[graph.rev_indptr[node]:graph.rev_indptr[node + 1]]
     return Snap(edge=int(into[0]), fraction=1.0, distance_m=0.0)

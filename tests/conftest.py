@@ -22,6 +22,8 @@ from zones.cluster import SERVICE_LOGIN_SQL, temporary_cluster
 from zones.database import _with_psycopg
 
 PROJECT = Path(__file__).resolve().parents[1]
+# Move-up's background loop stays off in tests unless a test's settings turn it on.
+os.environ.setdefault("PATROL_MOVEUP_INTERVAL_S", "0")
 OSM_DIR = PROJECT / "data" / "osm"
 POI_DIR = PROJECT / "data" / "poi"
 WUHAN_ROADS = OSM_DIR / "wuhan_roads_osm.parquet"

@@ -9,9 +9,10 @@ three happen together or not at all.
 
 No unit is ever given to two incidents: a unit is claimed with ``FOR NO KEY UPDATE SKIP
 LOCKED`` (two transactions never claim the same row, and neither waits for the other), only
-while its status is ``available``, and the partial unique index ``uq_assignments_active_unit``
-refuses a second active assignment even if some other path tried. GPS fixes are rows of their
-own (``unit_positions``), so a batch of fixes being written never hides a unit from a claim.
+while its status is ``available`` (or ``relocating``: on its way to a waiting point), and the
+partial unique index ``uq_assignments_active_unit`` refuses a second active assignment even if
+some other path tried. GPS fixes are rows of their own (``unit_positions``), so a batch of fixes
+being written never hides a unit from a claim.
 
 Locks are taken in one order on every path: the incident first, then its units. An incident is
 decided once: the decision statement locks it, and records nothing if it was decided already

@@ -1,8 +1,8 @@
 """Units: the synchronous SQL of reading, locking and changing them, and of creating them.
 
-A unit is claimed for an incident only while its status is ``available``; the claim itself is
-in :mod:`zones.incident_store` (a dispatcher's override) and :mod:`zones.alarm_store` (the
-alarm path).
+A unit is claimed for an incident only while its status is ``available`` (or ``relocating``);
+the claim itself is in :mod:`zones.incident_store` (a dispatcher's override) and
+:mod:`zones.alarm_store` (the alarm path).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SELECT coalesce(array_agg(u.id), '{}') AS id,
        coalesce(array_agg(s.lat), '{}')
 FROM units u LEFT JOIN unit_positions f ON f.unit_id = u.id
 LEFT JOIN stations s ON s.id = u.home_station_id
-WHERE u.status = 'available' AND u.kind = %(kind)s
+WHERE u.status IN ('available', 'relocating') AND u.kind = %(kind)s
 """
 _AVAILABLE_FIELDS = ("id", "callsign", "lon", "lat", "age_s", "home_lon", "home_lat")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
-from api.deps import ConfigDep, Dispatcher, EngineDep, LoopPoolDep, Reader
+from api.deps import ConfigDep, Dispatcher, EngineDep, LoopPoolDep, MoveUpDep, Reader
 from api.encoding import encoded
 from api.errors import errors
 from api.inputs import INT32_MAX, IdPath, Moment
@@ -27,7 +27,7 @@ IdempotencyKey = Annotated[str | None, Header(
 @router.post("", status_code=201, response_model=IncidentCreated,
              responses={**BODY_ERRORS, **errors(409)})
 async def create_incident(body: IncidentCreate, pool: LoopPoolDep, config: ConfigDep,
-                          caller: Dispatcher,
+                          moveup: MoveUpDep, caller: Dispatcher,
                           idempotency_key: IdempotencyKey = None) -> Response:
     """Receive an incident: locate its grid, zone and station, rank units by drive time, and
     dispatch the fastest (priority at or above the auto-dispatch level) or recommend it.
@@ -38,6 +38,7 @@ async def create_incident(body: IncidentCreate, pool: LoopPoolDep, config: Confi
     view = await alarms.receive_incident(pool, config, requested_by=caller.label,
                                          api_key_id=caller.key_id,
                                          idempotency_key=idempotency_key, **body.model_dump())
+    view["move_hint"] = moveup.hint(view.get("unit_id"))  # a look-up: worked out beforehand
     reply = encoded(view, 201)  # pre-encoded: the alarm path skips validating its own reply
     if view["replayed"]:
         reply.headers["Idempotent-Replayed"] = "true"

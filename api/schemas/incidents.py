@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from api.inputs import Id, Number, Text, choice
+from api.schemas.moves import MoveHint
 from api.schemas.units import Located, UnitKind, UnitKindChoice
 from zones.models import INCIDENT_STATUSES
 
@@ -98,6 +99,9 @@ class IncidentCreated(IncidentPublic):
     route: RouteFeature | None = None
     replayed: bool = Field(description="stored by an earlier request with the same "
                                        "Idempotency-Key (then no route)")
+    move_hint: MoveHint | None = Field(None, description="for a dispatch: the move that "
+                                       "would best fill the gap the unit leaves, as worked out "
+                                       "before the alarm (GET /moves has the current advice)")
 
 
 class DecisionRecord(BaseModel):

@@ -8,16 +8,18 @@ in ``zones/migrations``; a test checks that they and these models agree.
 """
 
 from zones.models.base import (AREA_LEVELS, DECISION_MODES, DEFAULT_TIER_MINUTES, HOTSPOT_CATEGORIES,
-                               INCIDENT_STATUSES, ROLES, SRID, STATION_KINDS, TARGET_KINDS,
-                               UNIT_KINDS, UNIT_STATUSES, Base)
+                               INCIDENT_STATUSES, MOVE_STATUSES, ROLES, SRID, STATION_KINDS,
+                               TARGET_KINDS, UNIT_KINDS, UNIT_STATUSES, Base)
 from zones.models.audit import AuditEvent
 from zones.models.city import Area, CachedCircle, Hotspot, PatrolZone, Station
 from zones.models.dispatch import (ApiKey, Assignment, DispatchDecision, FleetEpoch, Incident,
                                    StatusTransition, Unit, UnitPosition)
+from zones.models.moves import Move
 from zones.models.patrol_plans import PatrolLoop, PatrolPlan, PatrolTarget
 
 __all__ = ["AREA_LEVELS", "DECISION_MODES", "DEFAULT_TIER_MINUTES", "HOTSPOT_CATEGORIES",
-           "INCIDENT_STATUSES", "ROLES", "SRID", "STATION_KINDS", "TARGET_KINDS", "UNIT_KINDS",
-           "UNIT_STATUSES", "ApiKey", "Area", "AuditEvent", "Assignment", "Base", "CachedCircle",
-           "DispatchDecision", "FleetEpoch", "Hotspot", "Incident", "PatrolLoop", "PatrolPlan",
-           "PatrolTarget", "PatrolZone", "Station", "StatusTransition", "Unit", "UnitPosition"]
+           "INCIDENT_STATUSES", "MOVE_STATUSES", "ROLES", "SRID", "STATION_KINDS", "TARGET_KINDS",
+           "UNIT_KINDS", "UNIT_STATUSES", "ApiKey", "Area", "AuditEvent", "Assignment", "Base",
+           "CachedCircle", "DispatchDecision", "FleetEpoch", "Hotspot", "Incident", "Move",
+           "PatrolLoop", "PatrolPlan", "PatrolTarget", "PatrolZone", "Station", "StatusTransition",
+           "Unit", "UnitPosition"]

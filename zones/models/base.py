@@ -16,7 +16,10 @@ STATION_KINDS = ("police_station", "police_post", "sub_bureau", "city_unit",
 DEFAULT_TIER_MINUTES = {"police_station": 1, "police_post": 1, "armed_patrol_point": 1,
                         "sub_bureau": 3, "city_unit": 5}
 UNIT_KINDS = ("patrol_car", "motorcycle", "foot_patrol")
-UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty")
+UNIT_STATUSES = ("available", "dispatched", "en_route", "on_scene", "off_duty", "relocating")
+#: A recommended move: proposed, then accepted or declined (or superseded by newer advice);
+#: an accepted one ends arrived or interrupted (its unit dispatched or off duty on the way).
+MOVE_STATUSES = ("proposed", "accepted", "declined", "superseded", "arrived", "interrupted")
 HOTSPOT_CATEGORIES = ("school", "hospital", "mall", "metro_station", "transport_hub")
 INCIDENT_STATUSES = ("open", "dispatched", "arrived", "closed")
 ROLES = ("dispatcher", "planner", "admin", "unit")

@@ -1,0 +1,76 @@
+"""Move-up in each API worker, on the event loop: the live coverage on request, and a loop that
+works the recommended moves out again whenever the fleet changed (a dispatch, a status change,
+a batch of positions: whatever the worker's fleet copy took from the change feed), at most once
+per interval (debounced), and stores them. The searches and the decision run on a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import sqlalchemy as sa
+
+from patrol.moves import store_advice
+from patrol.moveup_live import Advice, MoveUp
+from patrol.service import DispatchConfig
+from zones import alarm_store
+from zones.database import LoopPool
+
+#: Hints (the move that would follow each unit's dispatch) are worked out again at most this
+#: often (seconds): they take one small decision per unit.
+HINT_EVERY_S = 30.0
+
+log = logging.getLogger(__name__)
+
+
+async def refresh_fleet(pool: LoopPool, config: DispatchConfig) -> None:
+    """Bring the worker's fleet copy up to date: one round trip (the whole fleet when the copy
+    cannot take the changes)."""
+    fleet = config.fleet
+    since = fleet.since
+    async with pool.connection() as conn:
+        changes = await alarm_store.fleet_changes(conn, since=since)
+        if not fleet.update(since, changes, config.graph, config.snap_limit_m):
+            whole = await alarm_store.fleet_changes(conn)
+            fleet.update(0, whole, config.graph, config.snap_limit_m)
+
+
+async def live_coverage(pool: LoopPool, config: DispatchConfig, moveup: MoveUp) -> dict:
+    """The coverage of the units that may answer an alarm, as they stand now."""
+    await refresh_fleet(pool, config)
+    snap = moveup.snapshot(config.fleet, time.time())
+    return await asyncio.to_thread(moveup.live, snap)
+
+
+async def advise(pool: LoopPool, engine: sa.Engine, config: DispatchConfig, moveup: MoveUp, *,
+                 hints: bool = True) -> Advice:
+    """Work the moves out from the fleet now and store them (relocations settled first)."""
+    await refresh_fleet(pool, config)
+    snap = moveup.snapshot(config.fleet, time.time())
+    advice = await asyncio.to_thread(moveup.advise, snap, hints=hints)
+    targets, declined = await asyncio.to_thread(store_advice, engine, advice.moves)
+    moveup.remember(targets=targets, declined=declined)
+    return advice
+
+
+async def moveup_forever(pool: LoopPool, engine: sa.Engine, config: DispatchConfig,
+                         moveup: MoveUp, *, interval_s: float) -> None:
+    """Every ``interval_s`` seconds, if the fleet changed since the last advice (or a move was
+    declined here), advise again; failures are logged and tried again next time."""
+    seen, hinted_at = None, 0.0
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await refresh_fleet(pool, config)
+            version = (config.fleet.version(), moveup.declines)
+            if version == seen:
+                continue
+            hints = time.monotonic() - hinted_at >= HINT_EVERY_S
+            await advise(pool, engine, config, moveup, hints=hints)
+            hinted_at = time.monotonic() if hints else hinted_at
+            seen = version
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the loop must outlive one bad refresh
+            log.exception("move-up refresh failed; trying again in %.1f s", interval_s)
