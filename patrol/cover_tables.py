@@ -64,7 +64,8 @@ class CoverTables:
     demand_index: PointIndex
     site_index: PointIndex
     sites: Cover
-    _rows: dict = field(default_factory=dict)  # unit id → (position key, demand, seconds, site, seconds)
+    _rows: dict = field(default_factory=dict)  # unit → (key, demand, secs, sites, secs)
+    _last: tuple | None = None  # the last fleet: ({(unit, key): row}, cover, to_site)
 
     @classmethod
     def build(cls, graph: RoadGraph, demand: Demand, demand_points: Snapped,
@@ -85,7 +86,23 @@ class CoverTables:
                    ) -> tuple[Cover, NDArray[np.float64]]:
         """The units' cover and their drive seconds to every waiting point (inf beyond
         :data:`MOVE_HORIZON_S`); a unit is searched again only when its road position changed
-        (units off the network reach nothing)."""
+        (units off the network reach nothing). When every unit stands where it stood at the
+        last call (a dispatch takes one away), the last answer's rows are taken."""
+        keys = [_position_key(snaps, i) for i in range(len(unit_ids))]
+        last = self._last
+        if last is not None:
+            row_of = last[0]
+            found = [row_of.get((u, k)) for u, k in zip(unit_ids.tolist(), keys)]
+            if None not in found:
+                rows = np.array(found, np.int64)
+                return last[1].take(rows), last[2][rows]
+        cover, to_site = self._fleet_rows(unit_ids, snaps)
+        self._last = ({(u, k): i for i, (u, k) in enumerate(zip(unit_ids.tolist(), keys))},
+                      cover, to_site)
+        return cover, to_site
+
+    def _fleet_rows(self, unit_ids: NDArray[np.int64], snaps: Snapped
+                    ) -> tuple[Cover, NDArray[np.float64]]:
         rows, cols, secs = [], [], []
         to_site = np.full((len(unit_ids), len(self.site_index)), np.inf)
         for i, unit in enumerate(unit_ids.tolist()):
@@ -97,7 +114,7 @@ class CoverTables:
         return cover, to_site
 
     def _unit_row(self, unit: int, snaps: Snapped, i: int) -> tuple:
-        key = (int(snaps.edge[i]), round(float(snaps.fraction[i]), 3))
+        key = _position_key(snaps, i)
         kept = self._rows.get(unit)
         if kept is not None and kept[0] == key:
             return kept[1:]
@@ -109,6 +126,14 @@ class CoverTables:
                    *self.site_index.times(found, limit_s=MOVE_HORIZON_S))
         self._rows[unit] = (key, *row)
         return row
+
+
+def _position_key(snaps: Snapped, i: int) -> tuple:
+    """Where point i stands on the road (its entries, to 1/1000 of the edge): the same key,
+    the same drive times."""
+    lo, hi = np.searchsorted(snaps.also_point, [i, i + 1])
+    return (int(snaps.edge[i]), round(float(snaps.fraction[i]), 3),
+            tuple(snaps.also_edge[lo:hi].tolist()))
 
 
 def _search(graph: RoadGraph, origin: Snapped, limit_s: float) -> Reach:

@@ -65,14 +65,19 @@ class Cover:
     @classmethod
     def of(cls, rows: NDArray, cols: NDArray, seconds: NDArray, *, n_rows: int,
            n_demand: int) -> Cover:
-        """From (row, demand point, drive seconds) triplets; times beyond 300 s are dropped."""
+        """From (row, demand point, drive seconds) triplets, one per pair at most; times beyond
+        300 s are dropped."""
+        key = rows.astype(np.int64) * n_demand + cols
+        if len(key) > 1 and not (np.diff(key) > 0).all():
+            order = np.argsort(key, kind="stable")
+            rows, cols, seconds = rows[order], cols[order], seconds[order]
         within = {}
         for ring in RINGS:
             keep = seconds <= ring
-            within[ring] = sparse.csr_matrix(
-                (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n_rows, n_demand))
-            within[ring].sum_duplicates()
-            within[ring].data[:] = 1.0
+            indptr = np.zeros(n_rows + 1, np.int64)
+            np.cumsum(np.bincount(rows[keep], minlength=n_rows), out=indptr[1:])
+            within[ring] = sparse.csr_matrix((np.ones(int(keep.sum())), cols[keep], indptr),
+                                             shape=(n_rows, n_demand))
         return cls(within)
 
     def take(self, rows: NDArray[np.integer]) -> Cover:
@@ -115,8 +120,9 @@ def coverage(demand: Demand, counts: dict[int, NDArray], *, busy: float = DEFAUL
 
 
 def expected_coverage(weight: NDArray, k: NDArray, busy: float) -> float:
-    """MEXCLP's objective: Σ w (1 - q^k)."""
-    return float(weight @ (1.0 - busy ** k))
+    """MEXCLP's objective: Σ w (1 - q^k). (A sum, not a BLAS dot: on a busy machine BLAS
+    threads made this small product take milliseconds.)"""
+    return float((weight * (1.0 - busy ** k)).sum())
 
 
 @dataclass(frozen=True)
@@ -149,23 +155,26 @@ def recommend_moves(demand: Demand, fleet: Fleet, sites: Cover, *, busy: float =
                     ) -> list[Move]:
     """At most ``max_moves`` moves, greedily by marginal expected coverage (see the module);
     each gains at least ``min_gain`` (a share of the objective) and drives at most
-    ``max_drive_s`` seconds. A unit moves at most once."""
+    ``max_drive_s`` seconds. A unit moves at most once.
+
+    A move to site s gains at most what one more unit at s would add, so the sites are tried
+    in blocks by that bound, best first, until no later site can beat the best move found."""
     counts = {r: fleet.cover.counts(r) for r in RINGS}
-    c = _Candidates.of(fleet, sites, max_drive_s)
+    c = _Candidates.of(demand, fleet, max_drive_s)
     moves: list[Move] = []
     before = coverage(demand, counts, busy=busy)
     while len(moves) < max_moves and c.allowed.any():
-        gain = c.gains(demand, counts, busy)
-        u, s = np.unravel_index(int(np.argmax(gain)), gain.shape)
-        if not gain[u, s] >= min_gain:
+        found = c.best(sites, counts, busy)
+        if found is None or not found[2] >= min_gain:
             break
+        u, s, gain = found
         # A unit moves once, so its row is never looked at again: only the counts change.
         for r in RINGS:
             counts[r] = (counts[r] - _row(fleet.cover.within[r], c.units[u])
-                         + _row(sites.within[r], c.near[s]))
+                         + _row(sites.within[r], s))
         after = coverage(demand, counts, busy=busy)
-        moves.append(Move(int(c.units[u]), int(c.near[s]), float(c.to_site[u, s]),
-                          float(gain[u, s]), before, after))
+        moves.append(Move(int(c.units[u]), int(s), float(c.to_site[c.units[u], s]),
+                          float(gain), before, after))
         c.allowed[u, :] = False
         before = after
     return moves
@@ -176,66 +185,90 @@ def pair_gains(demand: Demand, fleet: Fleet, sites: Cover, *, busy: float = DEFA
     """The gain in expected coverage of every single move: (gain[i, j] for unit ``units[i]``
     to site ``near[j]``, -inf where the move is not allowed; units; near), over the movable
     units and the sites any of them reaches within ``max_drive_s``."""
-    c = _Candidates.of(fleet, sites, max_drive_s)
+    c = _Candidates.of(demand, fleet, max_drive_s)
+    near = np.flatnonzero(c.allowed.any(axis=0))
     counts = {r: fleet.cover.counts(r) for r in (60, STANDARD_S)}
-    return c.gains(demand, counts, busy), c.units, c.near
+    return c.gains(sites, counts, busy, near), c.units, near
+
+
+#: Sites whose gains are worked out at once.
+_BLOCK = 48
 
 
 @dataclass
 class _Candidates:
-    """The movable units and the sites they reach: rows of the gain matrix."""
+    """The movable units (rows of the gain matrix) and where each may go."""
 
+    demand: Demand
     units: NDArray[np.int64]
-    near: NDArray[np.int64]
-    allowed: NDArray[np.bool_]
-    to_site: NDArray[np.float64]
+    allowed: NDArray[np.bool_]  # units × all sites
+    to_site: NDArray[np.float64]  # of the whole fleet
     zone: NDArray[np.int64]
     mine: dict  # ring → the units' cover (60 and 180 s)
-    theirs_t: dict  # ring → the sites' cover, transposed
 
     @classmethod
-    def of(cls, fleet: Fleet, sites: Cover, max_drive_s: float) -> _Candidates:
+    def of(cls, demand: Demand, fleet: Fleet, max_drive_s: float) -> _Candidates:
         allowed = fleet.movable[:, None] & (fleet.to_site <= max_drive_s)
         units = np.flatnonzero(allowed.any(axis=1))
-        near = np.flatnonzero(allowed[units].any(axis=0))
-        rings = (60, STANDARD_S)
-        return cls(units, near, allowed[np.ix_(units, near)],
-                   fleet.to_site[np.ix_(units, near)], fleet.zone[units],
-                   {r: fleet.cover.within[r][units] for r in rings},
-                   {r: sites.within[r][near].T.tocsr() for r in rings})
+        return cls(demand, units, allowed[units], fleet.to_site, fleet.zone[units],
+                   {r: fleet.cover.within[r][units] for r in (60, STANDARD_S)})
 
-    def gains(self, demand: Demand, counts: dict, busy: float) -> NDArray[np.float64]:
-        gain = _gains(demand.objective_weight(), counts[STANDARD_S], self.mine[STANDARD_S],
-                      self.theirs_t[STANDARD_S], busy)
-        ok = self.allowed & _keeps_sole_cover(demand, self.zone, counts[60], self.mine[60],
-                                              self.theirs_t[60])
+    def best(self, sites: Cover, counts: dict, busy: float) -> tuple[int, int, float] | None:
+        """The best allowed move (unit row, site, gain), None when none is allowed."""
+        add, _ = _marginals(self.demand.objective_weight(), counts[STANDARD_S], busy)
+        bound = sites.within[STANDARD_S] @ add
+        near = np.flatnonzero(self.allowed.any(axis=0))
+        order = near[np.argsort(-bound[near], kind="stable")]
+        sole = _sole_cover(self.demand, self.zone, counts[60], self.mine[60])
+        best = None
+        for start in range(0, len(order), _BLOCK):
+            block = order[start:start + _BLOCK]
+            if best is not None and bound[block[0]] <= best[2]:
+                break  # no site from here on can gain more
+            gain = self.gains(sites, counts, busy, block, sole=sole)
+            u, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
+            if np.isfinite(gain[u, j]) and (best is None or gain[u, j] > best[2]):
+                best = (int(u), int(block[j]), float(gain[u, j]))
+        return best
+
+    def gains(self, sites: Cover, counts: dict, busy: float, block: NDArray, *,
+              sole: tuple | None = None) -> NDArray[np.float64]:
+        """gain[u, j] of moving unit row u to site ``block[j]`` (-inf: not allowed)."""
+        theirs = {r: sites.within[r][block].T.tocsr() for r in (60, STANDARD_S)}
+        gain = _gains(self.demand.objective_weight(), counts[STANDARD_S],
+                      self.mine[STANDARD_S], theirs[STANDARD_S], busy)
+        mine, needed = sole or _sole_cover(self.demand, self.zone, counts[60], self.mine[60])
+        ok = self.allowed[:, block] & ((mine @ theirs[60]).toarray() >= needed[:, None])
         return np.where(ok, gain, -np.inf)
+
+
+def _marginals(weight: NDArray, k: NDArray, busy: float) -> tuple[NDArray, NDArray]:
+    """Per demand point, what one more unit adds (w q^k (1-q)) and what one fewer takes
+    (w q^(k-1) (1-q); nothing where no unit reaches it)."""
+    add = weight * busy ** k * (1.0 - busy)
+    lose = np.where(k >= 1, weight * busy ** np.maximum(k - 1, 0) * (1.0 - busy), 0.0)
+    return add, lose
 
 
 def _gains(weight: NDArray, k: NDArray, units: sparse.csr_matrix, sites_t: sparse.csr_matrix,
            busy: float) -> NDArray[np.float64]:
-    """gain[u, s]: the change of expected coverage if unit u left its place for site s.
-
-    A demand point that gains a unit gains w q^k (1-q), one that loses one loses
-    w q^(k-1) (1-q); points both cover keep theirs."""
-    add = weight * busy ** k * (1.0 - busy)
-    lose = np.where(k >= 1, weight * busy ** np.maximum(k - 1, 0) * (1.0 - busy), 0.0)
+    """gain[u, s]: the change of expected coverage if unit u left its place for site s: the
+    points only s reaches gain, those only u reaches lose, those both reach keep theirs."""
+    add, lose = _marginals(weight, k, busy)
     both = (units @ sparse.diags(add - lose, format="csr") @ sites_t).toarray()
     return (sites_t.T @ add)[None, :] - (units @ lose)[:, None] - both
 
 
-def _keeps_sole_cover(demand: Demand, unit_zone: NDArray, k60: NDArray,
-                      units60: sparse.csr_matrix, sites60_t: sparse.csr_matrix) -> NDArray:
-    """ok[u, s]: moving unit u to site s leaves no demand point of u's own zone that u alone
-    reaches within 60 s unreached (site s reaches all of them within 60 s)."""
+def _sole_cover(demand: Demand, unit_zone: NDArray, k60: NDArray, units60: sparse.csr_matrix
+                ) -> tuple[sparse.csr_matrix, NDArray]:
+    """The points of each unit's own zone that it alone reaches within 60 s (units × demand),
+    and how many: a move may leave only to a site that reaches all of them within 60 s."""
     coo = units60.tocoo()
     sole = (k60[coo.col] == 1) & (demand.zone[coo.col] == unit_zone[coo.row]) & (
         unit_zone[coo.row] >= 0)
     mine = sparse.csr_matrix((np.ones(int(sole.sum())), (coo.row[sole], coo.col[sole])),
                              shape=units60.shape)
-    needed = np.asarray(mine.sum(axis=1)).ravel()
-    kept = (mine @ sites60_t).toarray()
-    return kept >= needed[:, None]
+    return mine, np.asarray(mine.sum(axis=1)).ravel()
 
 
 def _row(m: sparse.csr_matrix, i: int) -> NDArray:

@@ -147,8 +147,11 @@ class MoveUp:
         if moving:
             rows = np.array(list(moving)), np.array(list(moving.values()))
             cover = _with_rows(cover, tables.sites, *rows)
-        for (unit, site), at in self.declined.items():
-            if snap.at_s - at < DECLINE_MEMORY_S:
+        recent = [(u, s) for (u, s), at in self.declined.items()
+                  if snap.at_s - at < DECLINE_MEMORY_S]
+        if recent:
+            to_site = to_site.copy()  # the tables keep theirs
+            for unit, site in recent:
                 to_site[ids == unit, site] = np.inf
         zone = np.array([self.unit_zone.get(u, -1) for u in ids.tolist()], np.int64)
         return Fleet(cover, snap.status == "available", zone, to_site)
@@ -192,7 +195,8 @@ class MoveUp:
                 "site_kind": site["kind"], "site_id": site["id"], "site_name": site["name"],
                 "lon": site["lon"], "lat": site["lat"], "drive_seconds": round(move.drive_s, 1),
                 "gain": round(move.gain, 6), "coverage_before": move.before.as_dict(),
-                "coverage_after": move.after.as_dict()}
+                "coverage_after": move.after.as_dict(),
+                "computed_at": datetime.fromtimestamp(snap.at_s, timezone.utc)}
 
 
 def demand_of(graph: RoadGraph, rows: list[tuple], *, snap_limit_m: float

@@ -46,8 +46,9 @@ async def live_coverage(pool: LoopPool, config: DispatchConfig, moveup: MoveUp) 
 async def advise(pool: LoopPool, engine: sa.Engine, config: DispatchConfig, moveup: MoveUp, *,
                  hints: bool = True) -> Advice:
     """Work the moves out from the fleet now and store them (relocations settled first)."""
+    at = time.time()  # before the read: the advice is of the fleet at least as of then
     await refresh_fleet(pool, config)
-    snap = moveup.snapshot(config.fleet, time.time())
+    snap = moveup.snapshot(config.fleet, at)
     advice = await asyncio.to_thread(moveup.advise, snap, hints=hints)
     targets, declined = await asyncio.to_thread(store_advice, engine, advice.moves)
     moveup.remember(targets=targets, declined=declined)

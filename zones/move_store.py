@@ -56,16 +56,16 @@ _PROPOSED = sa.text("SELECT id, unit_id, site_kind, site_id, lon, lat FROM moves
 _SUPERSEDE = sa.text("UPDATE moves SET status = 'superseded', ended_at = now() "
                      "WHERE id = ANY(:ids) AND status = 'proposed'")
 _REFRESH = sa.text("""
-UPDATE moves SET drive_seconds = :drive_seconds, gain = :gain, computed_at = now(),
+UPDATE moves SET drive_seconds = :drive_seconds, gain = :gain, computed_at = :computed_at,
                  coverage_before = CAST(:coverage_before AS jsonb),
                  coverage_after = CAST(:coverage_after AS jsonb)
 WHERE id = :id AND status = 'proposed'
 """)
 _INSERT = sa.text("""
 INSERT INTO moves (unit_id, site_kind, site_id, site_name, lon, lat, drive_seconds, gain,
-                   coverage_before, coverage_after, reason)
+                   coverage_before, coverage_after, reason, computed_at)
 SELECT :unit_id, :site_kind, :site_id, :site_name, :lon, :lat, :drive_seconds, :gain,
-       CAST(:coverage_before AS jsonb), CAST(:coverage_after AS jsonb), :reason
+       CAST(:coverage_before AS jsonb), CAST(:coverage_after AS jsonb), :reason, :computed_at
 WHERE EXISTS (SELECT FROM units WHERE id = :unit_id AND status = 'available')
   AND NOT EXISTS (SELECT FROM moves d WHERE d.unit_id = :unit_id AND d.status = 'declined'
                   AND d.lon = :lon AND d.lat = :lat

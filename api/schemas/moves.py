@@ -55,6 +55,7 @@ class MoveHint(BaseModel):
     gain: float
     coverage_before: CoverageShares
     coverage_after: CoverageShares
+    computed_at: datetime = Field(description="its figures are of the fleet as of this moment")
 
 
 class MovePublic(MoveHint):
@@ -65,7 +66,6 @@ class MovePublic(MoveHint):
     reason: Literal["event", "rebalance"]
     status: MoveStatus
     created_at: datetime
-    computed_at: datetime = Field(description="when its figures were last worked out")
     decided_at: datetime | None
     decided_by: str | None
     ended_at: datetime | None
