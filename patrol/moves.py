@@ -4,12 +4,11 @@ worker stores after working moves out (``patrol.moveup_live``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 
 from patrol.errors import Conflict, NotFound
-from zones import move_store, unit_store
+from zones import audit, move_store, unit_store
+from zones.audit import Actor
 
 #: A declined move is not proposed again for this long (seconds).
 DECLINE_MEMORY_S = 900.0
@@ -23,8 +22,7 @@ def list_moves(engine: sa.Engine) -> list[dict]:
         return move_store.open_moves(conn)
 
 
-def accept_move(engine: sa.Engine, move_id: int, *, actor: str | None,
-                api_key_id: int | None = None) -> dict:
+def accept_move(engine: sa.Engine, move_id: int, *, actor: Actor) -> dict:
     """Accept a proposed move: its unit, if still available, gets the status ``relocating``
     and the waiting point as its target. Locks the move, then its unit."""
     with engine.begin() as conn:
@@ -34,22 +32,19 @@ def accept_move(engine: sa.Engine, move_id: int, *, actor: str | None,
             raise Conflict(f"unit {unit_id} of move {move_id} is {current}, not available: "
                            f"the move can no longer be accepted")
         unit_store.set_unit_status(conn, unit_id, status="relocating")
-        move_store.decide(conn, move_id, status="accepted", by=actor)
+        move_store.decide(conn, move_id, status="accepted", by=actor.label)
         found = move_store.move(conn, move_id)
-        record_audit(conn, actor, "move_accepted", unit_id=unit_id, api_key_id=api_key_id,
-                     details=_details(found))
+        audit.record(conn, actor, "move_accept", unit_id=unit_id, details=_details(found))
         return found
 
 
-def decline_move(engine: sa.Engine, move_id: int, *, actor: str | None,
-                 api_key_id: int | None = None) -> dict:
+def decline_move(engine: sa.Engine, move_id: int, *, actor: Actor) -> dict:
     """Decline a proposed move: it is not proposed again for a while."""
     with engine.begin() as conn:
         _, unit_id = _proposed(conn, move_id, "declined")
-        move_store.decide(conn, move_id, status="declined", by=actor)
+        move_store.decide(conn, move_id, status="declined", by=actor.label)
         found = move_store.move(conn, move_id)
-        record_audit(conn, actor, "move_declined", unit_id=unit_id, api_key_id=api_key_id,
-                     details=_details(found))
+        audit.record(conn, actor, "move_decline", unit_id=unit_id, details=_details(found))
         return found
 
 
@@ -61,22 +56,12 @@ def store_advice(engine: sa.Engine, moves: list[dict], *, reason: str = "event"
     with engine.begin() as conn:
         for move_id, unit_id, status in move_store.settle_relocations(
                 conn, radius_m=ARRIVAL_RADIUS_M):
-            record_audit(conn, "system", f"move_{status}", unit_id=unit_id,
+            audit.record(conn, audit.SYSTEM, f"move_{status}", unit_id=unit_id,
                          details={"move_id": move_id})
         move_store.replace_proposed(conn, moves, reason=reason,
                                     decline_memory_s=DECLINE_MEMORY_S)
         return (move_store.accepted_targets(conn),
                 move_store.declined_recently(conn, within_s=DECLINE_MEMORY_S))
-
-
-def record_audit(conn: sa.Connection, actor: str | None, action: str, *, unit_id: int,
-                 api_key_id: int | None = None, details: dict) -> None:
-    """Audit one move decision in the caller's transaction.
-
-    Placeholder until the shared audit writer (``zones.audit``) is on this branch: the move's
-    own row keeps who decided, when and what became of it (``decided_by``, ``decided_at``,
-    ``status``, ``ended_at``), which is all this records for now."""
-    del conn, actor, action, unit_id, api_key_id, details
 
 
 def _proposed(conn: sa.Connection, move_id: int, verb: str) -> tuple[str, int]:
@@ -94,7 +79,3 @@ def _details(move: dict) -> dict:
             "lon": move["lon"], "lat": move["lat"], "drive_seconds": move["drive_seconds"],
             "gain": move["gain"]}
 
-
-def as_public(move: dict) -> dict:
-    """A move as the API shows it (times as they are; coverage as stored)."""
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in move.items()}

@@ -32,7 +32,7 @@ def read_moves(engine: EngineDep, caller: Reader) -> list[dict]:
 def accept_move(move_id: IdPath, engine: EngineDep, caller: Dispatcher) -> dict:
     """Accept a proposed move: the unit becomes ``relocating`` (it can still be dispatched)
     and becomes available again at the waiting point (a fix near it, or its status set)."""
-    return moves.accept_move(engine, move_id, actor=caller.label, api_key_id=caller.key_id)
+    return moves.accept_move(engine, move_id, actor=caller.actor)
 
 
 @router.post("/moves/{move_id}/decline", response_model=MovePublic,
@@ -40,7 +40,6 @@ def accept_move(move_id: IdPath, engine: EngineDep, caller: Dispatcher) -> dict:
 def decline_move(move_id: IdPath, engine: EngineDep, moveup: MoveUpDep,
                  caller: Dispatcher) -> dict:
     """Decline a proposed move; it is not proposed again for a quarter of an hour."""
-    declined = moves.decline_move(engine, move_id, actor=caller.label,
-                                  api_key_id=caller.key_id)
+    declined = moves.decline_move(engine, move_id, actor=caller.actor)
     moveup.declines += 1
     return declined

@@ -82,6 +82,14 @@ def wait_for(predicate, timeout_s: float = 60.0):
     raise AssertionError("timed out")
 
 
+def audited(city, unit_id: int, action: str) -> list[str]:
+    """The move ids of ``unit_id``'s audit rows of ``action``, oldest first."""
+    with city.engine.connect() as conn:
+        return list(conn.execute(sa.text(
+            "SELECT details->>'move_id' FROM audit_events WHERE unit_id = :u AND action = :a "
+            "ORDER BY id"), {"u": unit_id, "a": action}).scalars())
+
+
 def available_lonlat(client, city) -> dict[int, tuple[float, float]]:
     units = client.get("/units", headers=city.headers("dispatcher")).json()
     return {u["id"]: (u["lon"], u["lat"]) for u in units if u["status"] == "available"}
@@ -153,6 +161,7 @@ def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
     assert accepted.json()["status"] == "accepted"
     assert accepted.json()["unit_status"] == "relocating"
     assert accepted.json()["decided_by"].startswith("key ")
+    assert audited(city, first["unit_id"], "move_accept") == [str(first["id"])]
     again = client.post(f"/moves/{first['id']}/accept", headers=headers)
     assert again.status_code == 409 and "accepted" in again.json()["detail"]
     assert client.post(f"/moves/{first['id']}/decline", headers=headers).status_code == 409
@@ -171,6 +180,7 @@ def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
     with city.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT status FROM moves WHERE id = :id"),
                             {"id": first["id"]}).scalar() == "arrived"
+    assert audited(city, unit, "move_arrived") == [str(first["id"])]
     # A relocating unit can still be dispatched; its move is then interrupted.
     second = wait_for(lambda: [m for m in client.get("/moves", headers=headers).json()
                                if m["status"] == "proposed"])[0]
@@ -192,6 +202,7 @@ def test_declined_move_is_not_proposed_again(client, city):
                              if m["status"] == "proposed"])[0]
     declined = client.post(f"/moves/{move['id']}/decline", headers=headers)
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert str(move["id"]) in audited(city, move["unit_id"], "move_decline")
     assert client.post(f"/moves/{move['id']}/accept", headers=headers).status_code == 409
     time.sleep(1.5)  # several refreshes
     again = [m for m in client.get("/moves", headers=headers).json()
