@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     station_tiers: dict[str, Literal[1, 3, 5]] = Field(
         default_factory=dict, description='response tier (minutes) by station kind, overriding '
         'the defaults, e.g. PATROL_STATION_TIERS=\'{"sub_bureau": 5}\'')
-    moveup_interval_s: float = Field(2.0, ge=0, description="move-up: recommended moves are "
+    moveup_interval_s: float = Field(5.0, ge=0, description="move-up: recommended moves are "
                                      "worked out again at most this often after the fleet "
                                      "changed, seconds (0: never)")
     moveup_busy: float = Field(0.3, gt=0, lt=1, description="move-up: the share of time a unit "

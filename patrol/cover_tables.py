@@ -3,8 +3,9 @@ cells) each waiting point and each unit reaches within 60/180/300 s, and how lon
 drives to each waiting point.
 
 Waiting points are fixed, so their table is computed once (one bounded search from each). A
-unit's row is one search from where it stands, kept until the unit moves to another road
-position. Every time is the batch coverage path's own (``routing.search.best_source_at``),
+unit's row is one search from where it stands, kept until the unit stands on another road or
+:data:`RESEARCH_M` metres along its road from there (a car reporting every few seconds is not
+searched again at every fix; its row is then that of a place at most that far back). Every time is the batch coverage path's own (``routing.search.best_source_at``),
 evaluated only at the few points each bounded search can reach.
 """
 
@@ -22,6 +23,8 @@ from routing.snapping import on_canonical
 
 #: How far (seconds) a move may drive; a unit's search goes this far.
 MOVE_HORIZON_S = 600.0
+#: A unit is searched again once it moved this far along its road (metres), or to another road.
+RESEARCH_M = 100.0
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0))
 
 
@@ -88,7 +91,7 @@ class CoverTables:
         :data:`MOVE_HORIZON_S`); a unit is searched again only when its road position changed
         (units off the network reach nothing). When every unit stands where it stood at the
         last call (a dispatch takes one away), the last answer's rows are taken."""
-        keys = [_position_key(snaps, i) for i in range(len(unit_ids))]
+        keys = [_position_key(self.graph, snaps, i) for i in range(len(unit_ids))]
         last = self._last
         if last is not None:
             row_of = last[0]
@@ -114,7 +117,7 @@ class CoverTables:
         return cover, to_site
 
     def _unit_row(self, unit: int, snaps: Snapped, i: int) -> tuple:
-        key = _position_key(snaps, i)
+        key = _position_key(self.graph, snaps, i)
         kept = self._rows.get(unit)
         if kept is not None and kept[0] == key:
             return kept[1:]
@@ -128,12 +131,15 @@ class CoverTables:
         return row
 
 
-def _position_key(snaps: Snapped, i: int) -> tuple:
-    """Where point i stands on the road (its entries, to 1/1000 of the edge): the same key,
-    the same drive times."""
+def _position_key(graph: RoadGraph, snaps: Snapped, i: int) -> tuple:
+    """Where point i stands: its roads, and which stretch of :data:`RESEARCH_M` metres along
+    the first (the same key: the row is kept)."""
+    edge = int(snaps.edge[i])
+    if edge < 0:
+        return (edge,)
     lo, hi = np.searchsorted(snaps.also_point, [i, i + 1])
-    return (int(snaps.edge[i]), round(float(snaps.fraction[i]), 3),
-            tuple(snaps.also_edge[lo:hi].tolist()))
+    along = float(snaps.fraction[i]) * float(graph.edge_metres[edge])
+    return (edge, int(along // RESEARCH_M), tuple(snaps.also_edge[lo:hi].tolist()))
 
 
 def _search(graph: RoadGraph, origin: Snapped, limit_s: float) -> Reach:

@@ -68,10 +68,6 @@ def nx_counts(graph, city, lonlat: list[tuple[float, float]]) -> tuple:
     return demand, {r: cover.counts(r) for r in RINGS}
 
 
-def moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def wait_for(predicate, timeout_s: float = 60.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -124,19 +120,24 @@ def test_moves_after_a_dispatch_gain_what_they_say(client, city, wuhan_central):
     sent = made.json()["unit_id"]
     assert sent is not None
     assert "move_hint" in made.json()
-    answered_at = datetime.now(timezone.utc)  # the dispatch is committed
 
     def fresh_moves():
+        """The moves once they are of the fleet without the unit sent: the first of them starts
+        from the coverage the live state has now."""
+        live = client.get("/coverage/live", headers=city.headers("planner")).json()
+        if live["units"] != FLEET - 1:
+            return None
         moves = client.get("/moves", headers=city.headers("dispatcher")).json()
         proposed = [m for m in moves if m["status"] == "proposed"]
-        return proposed if proposed and all(moment(m["computed_at"]) > answered_at
-                                            for m in proposed) else None
+        first = [m for m in proposed if abs(m["coverage_before"]["expected"]
+                                            - live["coverage"]["expected"]) < 1e-6]
+        return (first[0], proposed) if first else None
 
-    moves = wait_for(fresh_moves)
+    best, moves = wait_for(fresh_moves)
     left = available_lonlat(client, city)
     assert sent not in left
-    assert all(m["unit_id"] != sent and m["unit_id"] in left and m["unit_status"] == "available" for m in moves)
-    best = max(moves, key=lambda m: m["gain"])
+    assert all(m["unit_id"] != sent and m["unit_id"] in left
+               and m["unit_status"] == "available" for m in moves)
     demand, before = nx_counts(wuhan_central.graph, city, list(left.values()))
     moved = {**left, best["unit_id"]: (best["lon"], best["lat"])}
     _, after = nx_counts(wuhan_central.graph, city, list(moved.values()))
