@@ -52,6 +52,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _policy(name: str, engine, graph, settings: Settings):
     """The move-up policy factory of a run (None: move-up off)."""
+    from patrol.simulation_moveup import moveup_factory
+
     if name == "off":
         return None
-    raise Invalid("move-up recommendations are not available in this build yet")
+    return moveup_factory(engine, graph, snap_limit_m=settings.snap_limit_m)

@@ -66,3 +66,28 @@ def test_without_a_simulated_fleet_it_says_how_to_make_one(fresh_database, monke
                  str(wuhan_central_compiled)])
     err = capsys.readouterr().err
     assert code == 2 and "no simulated patrol cars" in err and "patrol fleet create" in err
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_both_runs_replay_the_same_incidents_and_move_only_free_units(patrol, tmp_path):
+    code, out, _ = patrol("simulate", "--hours", "3", "--rate", "20", "--seed", "4",
+                          "-o", str(tmp_path))
+    assert code == 0 and "move-up off | move-up on" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    off, on = (read_csv(tmp_path / f"incidents_{run}.csv") for run in ("off", "on"))
+    same = ("received_s", "priority", "source", "lon", "lat", "service_s")
+    assert [[r[k] for k in same] for r in off] == [[r[k] for k in same] for r in on]
+    moves = read_csv(tmp_path / "moves_on.csv")
+    assert len(moves) == summary["runs"]["on"]["moves"] > 0
+    assert summary["runs"]["on"]["ignored_moves"] == 0
+    assert summary["runs"]["on"]["moves_per_incident"] == len(moves) / len(on)
+    busy = [(r["unit_id"], float(r["dispatched_s"]), float(r["cleared_s"])) for r in on]
+    for move in moves:  # a unit is never moved while it holds an incident
+        at = float(move["at_s"])
+        assert not any(u == move["unit_id"] and start <= at < end for u, start, end in busy)
+    late = summary["comparison"]
+    assert late["priority_1_late_off"] == summary["runs"]["off"]["priority_1"]["late"]
