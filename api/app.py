@@ -31,6 +31,8 @@ from routing.search import rank
 from settings import Settings
 from zones.database import loop_pool, service_engine
 
+#: Connections for storing GPS fixes (a batch of a whole fleet is one statement).
+POSITION_CONNECTIONS = 4
 #: Seconds the coverage map's gathered data is kept per zone and category.
 MAP_CACHE_SECONDS = 600.0
 #: How long a request on the thread pool may hold the interpreter while the event loop waits
@@ -58,6 +60,10 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         engine = service_engine(settings)
         app.state.loop_pool = loop_pool(settings)
         await app.state.loop_pool.open()
+        # GPS fixes on a pool of their own: a fleet's reports never take an alarm's connection.
+        app.state.position_pool = loop_pool(settings, name="patrol positions",
+                                            size=POSITION_CONNECTIONS)
+        await app.state.position_pool.open()
         app.state.settings = settings
         app.state.engine = engine
         app.state.key_pool = loop_pool(settings, name="patrol keys",
@@ -93,6 +99,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await app.state.loop_pool.close()
+        await app.state.position_pool.close()
         await app.state.key_pool.close()
         engine.dispose()
 

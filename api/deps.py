@@ -34,6 +34,10 @@ async def get_loop_pool(request: Request) -> LoopPool:
     return request.app.state.loop_pool
 
 
+async def get_position_pool(request: Request) -> LoopPool:
+    return request.app.state.position_pool
+
+
 async def get_config(request: Request) -> DispatchConfig:
     return request.app.state.config
 
@@ -86,6 +90,7 @@ def require_own_units(caller: Caller, unit_ids: list[int]) -> None:
 
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 LoopPoolDep = Annotated[LoopPool, Depends(get_loop_pool)]
+PositionPoolDep = Annotated[LoopPool, Depends(get_position_pool)]
 ConfigDep = Annotated[DispatchConfig, Depends(get_config)]
 CircleOptionsDep = Annotated[CircleOptions, Depends(get_circle_options)]
 CoverageMapsDep = Annotated[CoverageMaps, Depends(get_coverage_maps)]

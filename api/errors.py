@@ -1,8 +1,10 @@
 """Every error answer in one place and one shape: RFC 9457 problem details
 (``application/problem+json``: type, title, status, detail, and for bad input the ``errors``
 per field). Domain errors map to status codes here: bad input 422, unknown ids 404, illegal
-transitions 409, a missing or unknown key 401, the wrong role 403, an oversized body 413, and a
-database that cannot be reached or did not answer in time 503 (the detail says which)."""
+transitions 409, a missing or unknown key 401, the wrong role 403, an oversized body 413, and
+503 for the database, saying which of these it was: the service is overloaded (no connection of
+its pool was free in time), a lock or a statement took longer than its limit, or the database
+cannot be reached. The first three are worth retrying at once and carry ``Retry-After``."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from http import HTTPStatus
 
 import psycopg
 import sqlalchemy as sa
+from psycopg_pool import PoolTimeout
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,13 +22,19 @@ from starlette.exceptions import HTTPException
 from patrol.errors import Conflict, Invalid, NotFound, StoredButNotDispatched
 from routing import RoutingError
 from zones.cluster import ClusterError
+from zones.database import LOOP_POOL_TIMEOUT_S, SERVICE_POOL_TIMEOUT_S
 
 PROBLEM_TYPE = "application/problem+json"
 DATABASE_DOWN = ("the database is unavailable; the request was not carried out. "
                  "Try again shortly")
+#: Seconds a client is asked to wait before retrying a request that met a busy service.
+RETRY_AFTER_S = 1
+OVERLOADED = ("the service is overloaded: no database connection was free within {s:g} s; "
+              "nothing was changed. Retry in a moment")
 TIMED_OUT = {
-    psycopg.errors.LockNotAvailable: "waited too long for a row another request holds "
-                                     "(lock timeout); nothing was changed. Try again shortly",
+    psycopg.errors.LockNotAvailable: "timed out waiting for a lock: another request held a "
+                                     "row or table this one needs for longer than the lock "
+                                     "timeout; nothing was changed. Retry in a moment",
     psycopg.errors.QueryCanceled: "the database took too long to answer (statement timeout); "
                                   "nothing was changed. Try again shortly, or ask for less",
 }
@@ -71,9 +80,10 @@ MEANING = {
     413: "The request body is over the size limit.",
     422: "Bad input: a value outside the document, or one the domain cannot accept (a point "
          "too far from every road, a time in the future).",
-    503: "The database cannot be reached or did not answer in time; nothing was done (or, for "
-         "an alarm, the incident was "
-         "stored and stays open).",
+    503: "The service is overloaded (no database connection free in time), a lock or a "
+         "statement took longer than its limit, or the database cannot be reached; the detail "
+         "says which, and Retry-After is set when a retry in a moment may succeed. Nothing was "
+         "done (or, for an alarm, the incident was stored and stays open).",
 }
 
 
@@ -103,8 +113,7 @@ def add_error_handlers(app: FastAPI) -> None:
                  (Unauthorized, 401), (Forbidden, 403))
     for error, status in status_of:
         app.add_exception_handler(error, lambda request, exc, s=status: problem(s, str(exc)))
-    app.add_exception_handler(StoredButNotDispatched, lambda request, exc: problem(
-        503, str(exc), incident_id=exc.incident_id))
+    app.add_exception_handler(StoredButNotDispatched, _stored_but_not_dispatched)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     for error in (sa.exc.DBAPIError, sa.exc.TimeoutError, ClusterError, psycopg.OperationalError):
@@ -134,12 +143,34 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    said = database_problem(exc)
+    if said is None:
+        raise exc
+    detail, retry = said
+    return problem(503, detail, headers={"Retry-After": str(RETRY_AFTER_S)} if retry else None)
+
+
+def _stored_but_not_dispatched(request: Request, exc: StoredButNotDispatched) -> JSONResponse:
+    """503 with the stored incident's id, and what went wrong when it was the database."""
+    said = database_problem(exc.__cause__) if exc.__cause__ is not None else None
+    detail = str(exc) if said is None else f"{exc}. The cause: {said[0]}"
+    return problem(503, detail, incident_id=exc.incident_id,
+                   headers={"Retry-After": str(RETRY_AFTER_S)} if said and said[1] else None)
+
+
+def database_problem(exc: BaseException) -> tuple[str, bool] | None:
+    """What a database error means for the caller, and whether a retry in a moment may
+    succeed: no pooled connection free in time (the service is overloaded), a lock or statement
+    timeout, or a database that cannot be reached. None: not one of these."""
     cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    if isinstance(exc, PoolTimeout):
+        return OVERLOADED.format(s=LOOP_POOL_TIMEOUT_S), True
+    if isinstance(exc, sa.exc.TimeoutError):  # SQLAlchemy's pool had no connection in time
+        return OVERLOADED.format(s=SERVICE_POOL_TIMEOUT_S), True
     for error, detail in TIMED_OUT.items():
         if isinstance(cause, error):
-            return problem(503, detail)
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.TimeoutError, ClusterError,
-                        psycopg.OperationalError)) or (
+            return detail, True
+    if isinstance(exc, (sa.exc.OperationalError, ClusterError, psycopg.OperationalError)) or (
             isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated):
-        return problem(503, DATABASE_DOWN)
-    raise exc
+        return DATABASE_DOWN, False
+    return None

@@ -25,7 +25,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -90,6 +92,7 @@ async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes], *,
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     held = 0
     closes: list[asyncio.Task] = []
+    failures: Counter = Counter()  # (status, the detail's start) of each error answer
     async with aiohttp.ClientSession(f"http://127.0.0.1:{PORT}", connector=connector,
                                      timeout=timeout, headers={
                                          "X-API-Key": key,
@@ -116,7 +119,10 @@ async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes], *,
                     took = loop.time() - scheduled
             except (aiohttp.ClientError, asyncio.TimeoutError):  # overloaded
                 return loop.time() - scheduled, 0, False
-            if hold_s is None or reply.status != 201:
+            if reply.status != 201:
+                failures[(reply.status, json.loads(answer).get("detail", "")[:90])] += 1
+                return took, reply.status, False
+            if hold_s is None:
                 return took, reply.status, False
             incident = json.loads(answer)
             if incident["unit_id"] is None:
@@ -132,17 +138,24 @@ async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes], *,
         print(f"    {failed} of {len(results)} requests failed or timed out "
               f"({REQUEST_TIMEOUT_S:.0f} s); latencies below include them at the time they "
               f"gave up")
+        for (status, detail), count in failures.most_common(5):
+            print(f"    {count} x {status}: {detail}")
     return (np.array([t for t, _, _ in results]) * 1e3,
             sum(unanswered for _, _, unanswered in results))
 
 
 def serve(env: dict) -> subprocess.Popen:
+    """``patrol serve --workers 2``, returned once both workers have started (the first answer
+    to /health comes from whichever started first)."""
+    log = tempfile.TemporaryFile("w+")
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/patrol"), "serve", "--port", str(PORT), "--workers", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(240):
+        log.seek(0)
         try:
-            if httpx.get(f"http://127.0.0.1:{PORT}/health", timeout=2).status_code == 200:
+            if (log.read().count("Application startup complete") >= 2 and httpx.get(
+                    f"http://127.0.0.1:{PORT}/health", timeout=2).status_code == 200):
                 return server
         except httpx.HTTPError:
             pass
@@ -186,11 +199,12 @@ def main() -> None:
             env = {**os.environ, "DATABASE_URL": url, "PATROL_RANKING": ranking,
                    "PYTHONPATH": str(ROOT)}
             server = serve(env)
+            said = tempfile.TemporaryFile("w+")  # why the simulator stopped, if it did
             simulator = subprocess.Popen(
                 [str(ROOT / ".venv/bin/patrol"), "fleet", "simulate", "--api",
                  f"http://127.0.0.1:{PORT}", "--interval", "5"],
                 cwd=ROOT, env={**env, "PATROL_API_KEY": key}, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                stderr=said)
             try:
                 asyncio.run(open_loop(key, 20, 2.0, bodies[4]))  # warm up both workers
                 for rate, seconds in RATES:
@@ -206,6 +220,9 @@ def main() -> None:
                           f"({len(ms)} requests): p50 {np.median(ms):.1f} ms, "
                           f"p99 {np.percentile(ms, 99):.1f} ms; answered without a unit while "
                           f"one was free: {unanswered}")
+                if simulator.poll() is not None:
+                    said.seek(0)
+                    print(f"    the simulator stopped during the runs: {said.read().strip()}")
             finally:
                 simulator.terminate()
                 server.terminate()

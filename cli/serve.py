@@ -6,6 +6,11 @@ import argparse
 
 from settings import Settings
 
+#: How long a worker may take to answer uvicorn's health check (seconds). A new worker imports
+#: the whole product before it can answer; on a busy machine that took over uvicorn's default
+#: of 5 s, and uvicorn then killed and restarted every worker, over and over.
+WORKER_HEALTH_CHECK_S = 60
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``serve``."""
@@ -22,5 +27,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run("api:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", access_log=args.access_log)
+                workers=args.workers, log_level="info", access_log=args.access_log,
+                timeout_worker_healthcheck=WORKER_HEALTH_CHECK_S)
     return 0

@@ -4,6 +4,7 @@ the API's pools of connections to it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import select
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,19 @@ from zones.cluster import SERVICE_ROLE, LocalCluster
 PING_AFTER_IDLE_S = 10.0
 #: Give up connecting after this many seconds.
 CONNECT_TIMEOUT_S = 3
+#: Connections of the service's pool (all but alarms, positions and key lookups), kept open:
+#: a connection opened under load costs its request some 50 ms (a new server process, and
+#: PostGIS loaded into it), so the pool never opens one for a single request and closes it
+#: after (no overflow).
+SERVICE_CONNECTIONS = 20
+#: Seconds a request waits for a free connection of the service's pool, and of a loop pool,
+#: before it is answered that the service is overloaded.
+SERVICE_POOL_TIMEOUT_S = 5.0
+LOOP_POOL_TIMEOUT_S = 3.0
+#: Run on every new connection, before it is lent out: loads PostGIS into the server process
+#: (some 50 ms, otherwise paid by the first request that touches a geometry on it; a database
+#: without PostGIS is left to say so to that request).
+WARM_UP_SQL = "SELECT NULL::geometry"
 
 
 def database_url(settings: Settings) -> str:
@@ -53,11 +67,14 @@ def _with_psycopg(url: str) -> str:
 
 
 def service_engine(settings: Settings) -> sa.Engine:
-    """The API's pool for what runs on the thread pool (all but alarms and positions). A
-    connection is checked before it is lent out (see :func:`_check_on_checkout`), so a database
-    that restarted costs no failed request."""
-    engine = sa.create_engine(service_database_url(settings), pool_size=5, max_overflow=15,
-                              pool_timeout=5, connect_args=session_options(settings, name="patrol service"))
+    """The API's pool for what runs on the thread pool (all but alarms and positions): at most
+    :data:`SERVICE_CONNECTIONS`, opened when first needed and kept, each warmed up when opened.
+    A connection is checked before it is lent out (see :func:`_check_on_checkout`), so a
+    database that restarted costs no failed request."""
+    engine = sa.create_engine(service_database_url(settings), pool_size=SERVICE_CONNECTIONS,
+                              max_overflow=0, pool_timeout=SERVICE_POOL_TIMEOUT_S,
+                              connect_args=session_options(settings, name="patrol service"))
+    sa.event.listen(engine, "connect", _warm_up)
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", _check_on_checkout)
     return engine
@@ -101,7 +118,7 @@ class LoopPool:
     get ``psycopg.OperationalError``, each after an attempt of its own or of one made while it
     waited (one at a time). If it succeeds, a fresh pool replaces the stale one."""
 
-    def __init__(self, conninfo: str, *, size: int = 20, timeout_s: float = 3.0,
+    def __init__(self, conninfo: str, *, size: int = 20, timeout_s: float = LOOP_POOL_TIMEOUT_S,
                  options: dict | None = None):
         self._conninfo = conninfo
         self._options = options or {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S}
@@ -117,7 +134,8 @@ class LoopPool:
     def _new_pool(self) -> AsyncConnectionPool:
         return AsyncConnectionPool(self._conninfo, open=False, min_size=min(4, self._size),
                                    max_size=self._size,
-                                   timeout=self._timeout_s, kwargs=self._options)
+                                   timeout=self._timeout_s, kwargs=self._options,
+                                   configure=_warm_up_async)
 
     async def open(self) -> None:
         """Start connecting in the background; callers may ask for connections at once."""
@@ -182,6 +200,17 @@ class LoopPool:
             task = asyncio.create_task(stale.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+
+def _warm_up(dbapi_connection, record) -> None:
+    with contextlib.suppress(psycopg.errors.UndefinedObject), dbapi_connection.cursor() as cursor:
+        cursor.execute(WARM_UP_SQL)
+    dbapi_connection.rollback()
+
+
+async def _warm_up_async(connection: psycopg.AsyncConnection) -> None:
+    with contextlib.suppress(psycopg.errors.UndefinedObject):
+        await connection.execute(WARM_UP_SQL)
 
 
 async def _is_alive(connection: psycopg.AsyncConnection) -> bool:

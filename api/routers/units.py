@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, LoopPoolDep, Reader, Reporter, require_own_units
+from api.deps import EngineDep, PositionPoolDep, Reader, Reporter, require_own_units
 from api.errors import errors
 from api.inputs import IdPath, NearDep
 from api.schemas.units import (PositionIn, PositionsIn, PositionsStored, StatusIn,
@@ -19,7 +19,7 @@ BODY_ERRORS = errors(400, 404, 413)
 
 
 @router.put("/positions", response_model=PositionsStored, responses=errors(400, 413))
-async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Reporter) -> dict:
+async def update_positions(body: PositionsIn, pool: PositionPoolDep, caller: Reporter) -> dict:
     """Many GPS fixes at once: the good ones are stored, and each the domain refuses (an
     unknown unit, a time in the future) is reported with its index in ``fixes`` and why. A
     body that does not match the document (a fix without a time zone...) is refused whole, and
@@ -29,7 +29,7 @@ async def update_positions(body: PositionsIn, pool: LoopPoolDep, caller: Reporte
 
 
 @router.put("/{unit_id}/position", response_model=UnitMoved, responses=BODY_ERRORS)
-async def update_position(unit_id: IdPath, body: PositionIn, pool: LoopPoolDep,
+async def update_position(unit_id: IdPath, body: PositionIn, pool: PositionPoolDep,
                           engine: EngineDep, caller: Reporter) -> dict:
     """One GPS fix; an older fix than the one kept is ignored (``stored`` false). A unit key
     may send its own unit's only."""
