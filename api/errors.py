@@ -4,7 +4,8 @@ per field). Domain errors map to status codes here: bad input 422, unknown ids 4
 transitions 409, a missing or unknown key 401, the wrong role 403, an oversized body 413, and
 503 for the database, saying which of these it was: the service is overloaded (no connection of
 its pool was free in time), a lock or a statement took longer than its limit, or the database
-cannot be reached. The first three are worth retrying at once and carry ``Retry-After``."""
+cannot be reached. An overloaded service and a lock timeout are worth retrying in a moment:
+those answers carry ``Retry-After``."""
 
 from __future__ import annotations
 
@@ -169,7 +170,7 @@ def database_problem(exc: BaseException) -> tuple[str, bool] | None:
         return OVERLOADED.format(s=SERVICE_POOL_TIMEOUT_S), True
     for error, detail in TIMED_OUT.items():
         if isinstance(cause, error):
-            return detail, True
+            return detail, error is psycopg.errors.LockNotAvailable
     if isinstance(exc, (sa.exc.OperationalError, ClusterError, psycopg.OperationalError)) or (
             isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated):
         return DATABASE_DOWN, False

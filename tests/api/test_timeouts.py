@@ -11,11 +11,12 @@ from settings import Settings
 from zones.database import LoopPool
 
 
-@pytest.mark.parametrize("limits, said", [
-    ({"lock_timeout_s": 0.3, "statement_timeout_s": 30}, "lock timeout"),
-    ({"lock_timeout_s": 30, "statement_timeout_s": 0.3}, "statement timeout"),
+@pytest.mark.parametrize("limits, said, retry_after", [
+    ({"lock_timeout_s": 0.3, "statement_timeout_s": 30}, "lock timeout", "1"),
+    ({"lock_timeout_s": 30, "statement_timeout_s": 0.3}, "statement timeout", None),
 ])
-def test_a_request_held_up_by_a_lock_is_told_it_timed_out(city, wuhan_central, limits, said):
+def test_a_request_held_up_by_a_lock_is_told_it_timed_out(city, wuhan_central, limits, said,
+                                                          retry_after):
     """A unit row held by another transaction: changing its status waits at most the limit,
     then answers 503 naming the timeout (not "database unavailable"); the row is unchanged."""
     unit_id = city.unit_ids[0]
@@ -28,6 +29,7 @@ def test_a_request_held_up_by_a_lock_is_told_it_timed_out(city, wuhan_central, l
                                headers=city.headers("dispatcher"))
         assert reply.status_code == 503, reply.text
         assert said in reply.json()["detail"] and "unavailable" not in reply.text
+        assert reply.headers.get("Retry-After") == retry_after
         assert client.get(f"/units/{unit_id}",
                           headers=city.headers("dispatcher")).json()["status"] == "available"
 
