@@ -16,8 +16,9 @@ from fastapi.openapi.utils import get_openapi
 from api.callers import LOOKUP_CONNECTIONS, KeyRing
 from api.errors import FieldError, Problem, add_error_handlers
 from api.middleware import BodyLimit
-from api.routers import audit, circles, health, incidents, maps, moves, plans, units
+from api.routers import audit, circles, console, health, incidents, maps, moves, plans, units
 from patrol import service
+from patrol.console_feed import ConsoleHub
 from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
 from patrol.dispatch import DispatchPolicy
@@ -84,6 +85,11 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         app.state.moveup = MoveUp(engine, road_graph, snap_limit_m=settings.snap_limit_m,
                                   stale_after_s=settings.stale_position_s,
                                   busy=settings.moveup_busy)
+        app.state.console_tiles = tile_layer(settings.map_tiles)
+        app.state.console_hub = ConsoleHub(  # its pool opens with the first console
+            loop_pool(settings, name="patrol console", size=1),
+            stale_after_s=settings.stale_position_s,
+            deadlines_s=app.state.config.deadlines_s)
         _freeze_start_up_objects()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         reconciler = asyncio.create_task(reconcile_forever(
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await app.state.console_hub.close()
         await app.state.loop_pool.close()
         await app.state.position_pool.close()
         await app.state.key_pool.close()
@@ -108,7 +115,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.methods = []  # (path pattern, methods): the Allow header of a 405
-    for module in (incidents, units, moves, circles, maps, plans, audit, health):
+    for module in (incidents, units, moves, circles, maps, plans, audit, console, health):
         app.include_router(module.router)
         app.state.methods += [(r.path_regex, r.methods) for r in module.router.routes]
     app.openapi = lambda: _openapi(app)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-from importlib import resources
 
 import folium
 import h3
@@ -19,6 +18,7 @@ import numpy as np
 import shapely
 from branca.element import Element, MacroElement, Template
 
+from maps.leaflet import leaflet_assets
 from patrol.coverage import OUTSIDE, CoverageData
 from routing.coords import from_wgs84
 
@@ -193,14 +193,12 @@ def _shifted(collection: dict, shift) -> dict:
 
 def _inline_leaflet(fmap: folium.Map) -> None:
     """Put Leaflet's JS and CSS into the page instead of folium's CDN links."""
-    static = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
+    css, js = leaflet_assets()
     fmap.default_js = []
     fmap.default_css = []
     header = fmap.get_root().header
-    header.add_child(Element(f"<style>{(static / 'leaflet.css').read_text()}</style>"),
-                     name="leaflet_css")
-    header.add_child(Element(f"<script>{(static / 'leaflet.js').read_text()}</script>"),
-                     name="leaflet_js")
+    header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+    header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
 
 
 def _legend() -> MacroElement:

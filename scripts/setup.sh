@@ -20,8 +20,9 @@ apt_install() {
 
 # PostgreSQL 15 + PostGIS for the embedded default database (it runs as the postgres user).
 apt_install postgresql-15-postgis-3 curl
-# Headless Chromium (and a CJK font) for the browser test of the planners' maps.
-apt_install chromium fonts-wqy-microhei
+# Headless Chromium (and a CJK font) for the browser tests of the planners' maps and of the
+# dispatch console (driven through chromium-driver by selenium).
+apt_install chromium chromium-driver fonts-wqy-microhei
 
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
     apt_install python3-venv

@@ -90,11 +90,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, graph_file: Path, log: Path, *, workers: int = 1):
-    """The API served by uvicorn in a subprocess on a free loopback port; yields its base URL
-    once ``/health`` answers, and stops it afterwards."""
+def running_server(database_url: str, graph_file: Path, log: Path, *, workers: int = 1,
+                   env: dict[str, str] | None = None):
+    """The API served by uvicorn in a subprocess on a free loopback port (``env``: further
+    environment variables); yields its base URL once ``/health`` answers, and stops it
+    afterwards."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PATROL_GRAPH": str(graph_file)}
+    env = {**os.environ, "DATABASE_URL": database_url, "PATROL_GRAPH": str(graph_file),
+           **(env or {})}
     with open(log, "wb") as log_file:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api:create_app", "--factory", "--workers",

@@ -111,6 +111,9 @@ class Incident(Base):
                                                               ondelete="SET NULL"))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_digest: Mapped[str | None] = mapped_column(String(64))
+    # The change feed the dispatch consoles read (migration 0012): stamped on every write.
+    changed_xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("pg_current_xact_id()::text::bigint"), index=True)
     __table_args__ = (
         Index("uq_incidents_idempotency_key", "api_key_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),

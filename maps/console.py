@@ -1,0 +1,45 @@
+"""The dispatch console's page: one HTML file with Leaflet, its style and script inlined, so that
+it works without reaching any CDN (only the base map tiles come from the network).
+
+The page is a static template (``maps/templates/console.*``); what differs between deployments
+is put in as JSON: the tile URL (None: no base map), its attribution, where the map starts, and
+the coordinates the map shows (``gcj02`` for Chinese tile sets: every point is shifted on the
+page, and a clicked point is sent to the API as GCJ-02). It holds no data: the page signs in and
+reads everything from the API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+from maps.leaflet import leaflet_assets
+
+#: The tile URL template "OpenStreetMap" stands for, and its attribution.
+OSM_TILES = ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+             "&copy; OpenStreetMap contributors")
+#: Where the map starts (lon, lat, WGS-84) before it is fitted to the fleet: central Wuhan.
+DEFAULT_CENTRE = (114.27, 30.60)
+
+
+def console_page(*, tiles: str | None, attribution: str | None = None, coords: str = "wgs84",
+                 centre: tuple[float, float] = DEFAULT_CENTRE) -> str:
+    """The console as an HTML page. ``tiles``: "OpenStreetMap", a URL template ({z}/{x}/{y}) or
+    None; ``coords``: "wgs84" or "gcj02" (what the tiles are drawn in)."""
+    if coords not in ("wgs84", "gcj02"):
+        raise ValueError(f"coords must be wgs84 or gcj02, got {coords!r}")
+    if tiles == "OpenStreetMap":
+        tiles, attribution = OSM_TILES[0], attribution or OSM_TILES[1]
+    config = {"tiles": tiles, "attribution": attribution, "coords": coords,
+              "centre": list(centre)}
+    css, js = leaflet_assets()
+    parts = {"LEAFLET_CSS": css, "LEAFLET_JS": js, "CONSOLE_CSS": _template("console.css"),
+             "CONSOLE_JS": _template("console.js"),
+             "CONFIG": json.dumps(config).replace("</", "<\\/")}
+    return re.sub(r"/\*([A-Z_]+)\*/", lambda found: parts[found.group(1)],
+                  _template("console.html"))
+
+
+def _template(name: str) -> str:
+    return (resources.files("maps") / "templates" / name).read_text(encoding="utf-8")
