@@ -25,6 +25,9 @@ from pathlib import Path
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DATABASE = "patrol"
 SUPERUSER = "postgres"
+#: Connections the cluster accepts: each API worker's pools hold up to 47 (alarms 20, service
+#: 20, positions 4, keys 2, console 1), and the commands, the simulator and the tests add theirs.
+MAX_CONNECTIONS = 300
 
 #: The role the API connects as (its rights are granted by migration 0009); this statement, run
 #: on the cluster by a superuser, lets it log in.
@@ -111,7 +114,8 @@ class LocalCluster:
     def _start(self) -> None:
         port = self._free_port()
         self.port_file.write_text(str(port))
-        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={self.directory}"
+        options = (f"-c listen_addresses=127.0.0.1 -c port={port} "
+                   f"-c unix_socket_directories={self.directory} -c max_connections={MAX_CONNECTIONS}")
         self._pg("pg_ctl", "start", "-D", str(self.data_dir), "-w", "-t", "60",
                  "-l", str(self.log_file), "-o", options)
 
