@@ -9,15 +9,18 @@ import numpy as np
 
 from patrol.errors import Invalid, NotFound
 from patrol.service import now
+from patrol.track_cleaning import MAX_SPEED_KPH
 from routing import parse_coord_system, to_wgs84
 from zones import alarm_store
 from zones.database import LoopPool
 
 
-async def move_units(pool: LoopPool, fixes: list[dict]) -> dict:
-    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}]. A fix of an unknown unit, or
-    with a timestamp without time zone, out of range or in the future, is left out and
-    reported; the others are stored. A coordinate out of range is bad input for the whole
+async def move_units(pool: LoopPool, fixes: list[dict], *,
+                     max_speed_kph: float = MAX_SPEED_KPH) -> dict:
+    """Store GPS fixes [{unit_id, lon, lat, crs, timestamp}], each also in its unit's track
+    (reached faster than ``max_speed_kph`` km/h from its last good fix: a jump). A fix of an
+    unknown unit, or with a timestamp without time zone, out of range or in the future, is left
+    out and reported; the others are stored. A coordinate out of range is bad input for the whole
     batch (``RoutingError``), as the document says. Returns {received, stored (units moved),
     rejected: [{index, unit_id, reason}]}."""
     lon, lat = _fixes_in_wgs84(fixes)
@@ -29,7 +32,8 @@ async def move_units(pool: LoopPool, fixes: list[dict]) -> dict:
     unknown, moved = [], 0
     if rows:
         async with pool.connection() as conn:
-            unknown, moved = await alarm_store.move_units(conn, rows)
+            unknown, moved = await alarm_store.move_units(conn, rows,
+                                                            max_speed_kph=max_speed_kph)
     for i in good:
         if fixes[i]["unit_id"] in unknown:
             reasons[i] = f"no unit {fixes[i]['unit_id']}"
@@ -38,10 +42,10 @@ async def move_units(pool: LoopPool, fixes: list[dict]) -> dict:
     return {"received": len(fixes), "stored": moved, "rejected": rejected}
 
 
-async def move_unit(pool: LoopPool, fix: dict) -> bool:
+async def move_unit(pool: LoopPool, fix: dict, *, max_speed_kph: float = MAX_SPEED_KPH) -> bool:
     """Store one unit's GPS fix {unit_id, lon, lat, crs, timestamp}; False when a newer fix is
     stored already. An unknown unit is :class:`NotFound`, a bad fix :class:`Invalid`."""
-    report = await move_units(pool, [fix])
+    report = await move_units(pool, [fix], max_speed_kph=max_speed_kph)
     for problem in report["rejected"]:
         error = NotFound if problem["reason"].startswith("no unit") else Invalid
         raise error(problem["reason"])

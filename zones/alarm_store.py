@@ -30,6 +30,7 @@ import psycopg
 from zones.claim import claim_ctes
 from zones.incident_store import INCIDENT_FIELDS, INCIDENT_SQL
 from zones.queries import LOCATE_FROM
+from zones.track_store import APPEND_TRACK
 
 
 def _pyformat(sql: str) -> str:
@@ -268,10 +269,11 @@ async def incident_with_decision(conn: psycopg.AsyncConnection, incident_id: int
 #: Many fixes in one statement. Per unit the newest fix of the batch counts, and only if it is
 #: newer than the stored one; fixes of unknown units are left out and named. Fixes are rows of
 #: their own: writing them locks no unit (the foreign key's check takes a KEY SHARE lock, which
-#: a claim's FOR NO KEY UPDATE does not conflict with).
+#: a claim's FOR NO KEY UPDATE does not conflict with). Every fix is also appended to its
+#: unit's track in the same statement (:data:`zones.track_store.APPEND_TRACK`).
 _MOVE_UNITS = """
 WITH fix AS (SELECT * FROM unnest(%(ids)s::integer[], %(lons)s::float8[], %(lats)s::float8[],
-                                  %(ats)s::timestamptz[]) AS fix(id, lon, lat, at)),
+                                  %(ats)s::timestamptz[]) AS fix(id, lon, lat, at)),""" + APPEND_TRACK + """,
      newest AS (SELECT DISTINCT ON (fix.id) fix.id, lon, lat, at
                 FROM fix JOIN units u ON u.id = fix.id ORDER BY fix.id, at DESC),
      moved AS (INSERT INTO unit_positions AS p (unit_id, position, position_at)
@@ -286,11 +288,14 @@ SELECT coalesce((SELECT array_agg(DISTINCT fix.id) FROM fix
 """
 
 
-async def move_units(conn: psycopg.AsyncConnection, fixes: list[dict]) -> tuple[list[int], int]:
-    """Store GPS fixes {id, lon, lat (WGS-84), at}; returns the unknown unit ids (their fixes
-    were left out) and how many units moved."""
+async def move_units(conn: psycopg.AsyncConnection, fixes: list[dict], *,
+                     max_speed_kph: float) -> tuple[list[int], int]:
+    """Store GPS fixes {id, lon, lat (WGS-84), at}, each also in its unit's track (a fix
+    reached faster than ``max_speed_kph`` km/h marked a jump there); returns the unknown unit
+    ids (their fixes were left out) and how many units moved."""
     async with conn.cursor() as cursor:
-        await cursor.execute(_MOVE_UNITS, {name: [f[key] for f in fixes] for name, key in (
-            ("ids", "id"), ("lons", "lon"), ("lats", "lat"), ("ats", "at"))})
+        await cursor.execute(_MOVE_UNITS, {"max_speed_kph": max_speed_kph, **{
+            name: [f[key] for f in fixes] for name, key in (
+                ("ids", "id"), ("lons", "lon"), ("lats", "lat"), ("ats", "at"))}})
         unknown, moved = await cursor.fetchone()
     return list(unknown), int(moved)

@@ -46,7 +46,8 @@ def test_a_priority_one_alarm_gets_its_unit_while_a_position_batch_is_written(cl
 
     async def alarm_during_the_batch():
         async with await psycopg.AsyncConnection.connect(plain_url(city.url)) as batch:
-            await alarm_store.move_units(batch, fixes)  # in an open transaction: rows held
+            # in an open transaction: rows held
+            await alarm_store.move_units(batch, fixes, max_speed_kph=150)
             started = time.monotonic()
             reply = await asyncio.to_thread(alarm, client, city)
             waited = time.monotonic() - started
