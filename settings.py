@@ -49,6 +49,9 @@ class Settings(BaseSettings):
                                                "statement, seconds")
     lock_timeout_s: PositiveFloat = Field(5.0, description="the API's longest wait for a "
                                           "row or table lock, seconds")
+    track_max_speed_kph: PositiveFloat = Field(150.0, description="GPS fixes reached faster than "
+                                               "this from a unit's last good fix are jumps (kept, "
+                                               "not matched), km/h")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body, bytes")
     map_tiles: str = Field("OpenStreetMap", description="map tiles: OpenStreetMap, a URL template "
                            "of your own tile server, or none")

@@ -20,6 +20,7 @@ from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
 from patrol.moveup_live import MoveUp
 from patrol.service import DispatchConfig
+from settings import Settings
 from zones.database import LoopPool
 
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -40,6 +41,10 @@ async def get_position_pool(request: Request) -> LoopPool:
 
 async def get_config(request: Request) -> DispatchConfig:
     return request.app.state.config
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
 
 
 async def get_circle_options(request: Request) -> CircleOptions:
@@ -92,6 +97,7 @@ EngineDep = Annotated[sa.Engine, Depends(get_engine)]
 LoopPoolDep = Annotated[LoopPool, Depends(get_loop_pool)]
 PositionPoolDep = Annotated[LoopPool, Depends(get_position_pool)]
 ConfigDep = Annotated[DispatchConfig, Depends(get_config)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 CircleOptionsDep = Annotated[CircleOptions, Depends(get_circle_options)]
 CoverageMapsDep = Annotated[CoverageMaps, Depends(get_coverage_maps)]
 MoveUpDep = Annotated[MoveUp, Depends(get_moveup)]

@@ -164,16 +164,25 @@ def serve(env: dict) -> subprocess.Popen:
     raise RuntimeError("the API did not start")
 
 
+def wuhan_fleet(url: str, graph, *, grid: bool = True) -> None:
+    """The database at ``url`` migrated, with all 派出所 as stations, the grid and zones (unless
+    ``grid`` is false) and the 500 simulated cars."""
+    upgrade(url)
+    engine = sa.create_engine(url)
+    load_stations(engine, DATA_DIR / "poi" / "police.geojson", crs="gcj02")
+    if grid:
+        load_generated_grid(engine, graph)
+    create_fleet(engine, graph, FLEET)
+    engine.dispose()
+
+
 def main() -> None:
     settings = Settings()
     graph = open_graph(settings.graph, SpeedModel(), settings.cache_dir)
     with temporary_cluster("patrol-bench-dispatch-") as cluster:
         url = cluster.up()
-        upgrade(url)
+        wuhan_fleet(url, graph)
         engine = sa.create_engine(url)
-        load_stations(engine, DATA_DIR / "poi" / "police.geojson", crs="gcj02")
-        load_generated_grid(engine, graph)
-        create_fleet(engine, graph, FLEET)
         with engine.begin() as conn:
             key = create_api_key(conn, "dispatcher", name="bench")
             positions = conn.execute(sa.text(

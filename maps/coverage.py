@@ -44,7 +44,7 @@ def coverage_map(data: CoverageData, *, tiles: str | None = "OpenStreetMap",
     centre = _centre(data)
     fmap = folium.Map(location=shift_point(shift, *centre)[::-1], zoom_start=11,
                       tiles=None, control_scale=True, prefer_canvas=True)
-    _inline_leaflet(fmap)
+    inline_leaflet(fmap)
     if tiles:
         folium.TileLayer(tiles, attr=attribution or OSM_ATTRIBUTION, name="base map").add_to(fmap)
     for seconds in sorted(data.rings, reverse=True):
@@ -191,7 +191,7 @@ def _shifted(collection: dict, shift) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _inline_leaflet(fmap: folium.Map) -> None:
+def inline_leaflet(fmap: folium.Map) -> None:
     """Put Leaflet's JS and CSS into the page instead of folium's CDN links."""
     css, js = leaflet_assets()
     fmap.default_js = []

@@ -25,7 +25,7 @@ async def move_units(pool: LoopPool, fixes: list[dict], *,
     rejected: [{index, unit_id, reason}]}."""
     lon, lat = _fixes_in_wgs84(fixes)
     moment = now()
-    reasons = [_time_problem(fix, moment) for fix in fixes]
+    reasons = [time_problem(fix, moment) for fix in fixes]
     good = [i for i, reason in enumerate(reasons) if reason is None]
     rows = [{"id": fixes[i]["unit_id"], "lon": float(lon[i]), "lat": float(lat[i]),
              "at": fixes[i]["timestamp"].astimezone(timezone.utc)} for i in good]
@@ -52,7 +52,7 @@ async def move_unit(pool: LoopPool, fix: dict, *, max_speed_kph: float = MAX_SPE
     return bool(report["stored"])
 
 
-def _time_problem(fix: dict, moment: datetime) -> str | None:
+def time_problem(fix: dict, moment: datetime) -> str | None:
     """What is wrong with a fix's timestamp (None: nothing)."""
     at = fix["timestamp"]
     which = f"timestamp {at.isoformat()} of unit {fix['unit_id']}"

@@ -72,7 +72,7 @@ def match_fixes(graph: RoadGraph, times, lon, lat, *, crs: CoordSystem | str = "
 def track_geojson(graph: RoadGraph, matched: MatchedTrack) -> dict:
     """The matched path and every fix as a GeoJSON FeatureCollection (see the module)."""
     match, track = matched.match, matched.track
-    features = [_path_feature(p, piece) for p, piece in enumerate(match.pieces)
+    features = [path_feature(p, piece) for p, piece in enumerate(match.pieces)
                 if len(piece.lonlat) >= 2]
     position = {int(i): j for j, i in enumerate(matched.matched_fixes)}
     for i in range(len(track.times)):
@@ -80,21 +80,23 @@ def track_geojson(graph: RoadGraph, matched: MatchedTrack) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _iso(seconds) -> list[str]:
+def iso_times(seconds) -> list[str]:
+    """Times (seconds since 1970) as ISO 8601 UTC strings, to the millisecond."""
     stamps = pd.to_datetime(np.asarray(seconds, dtype=np.float64), unit="s", utc=True)
     return [s.isoformat(timespec="milliseconds").replace("+00:00", "Z") for s in stamps]
 
 
-def _path_feature(number: int, piece) -> dict:
+def path_feature(number: int, piece) -> dict:
+    """A matched piece as a LineString Feature with the time of every vertex (``times``)."""
     return {"type": "Feature",
             "geometry": {"type": "LineString", "coordinates": np.round(piece.lonlat, 7).tolist()},
             "properties": {"kind": "path", "piece": number, "length_m": round(piece.length_m, 1),
-                           "times": _iso(piece.times)}}
+                           "times": iso_times(piece.times)}}
 
 
 def _fix_feature(graph: RoadGraph, matched: MatchedTrack, i: int, j: int | None) -> dict:
     track, match = matched.track, matched.match
-    props = {"kind": "fix", "fix": i, "time": _iso([track.times[i]])[0],
+    props = {"kind": "fix", "fix": i, "time": iso_times([track.times[i]])[0],
              "status": track.status[i].value, "lon": round(float(track.lon[i]), 7),
              "lat": round(float(track.lat[i]), 7), "matched": False}
     geometry = None

@@ -105,7 +105,7 @@ ORDER BY at
 async def track_state(conn: psycopg.AsyncConnection, unit_ids: list[int],
                       ats: list[datetime]) -> dict[int, dict]:
     """Lock the units' tracks until the transaction ends (call inside one) and read, per
-    known unit (``unit_ids`` and ``ats``: one entry per fix), what cleaning its new fixes
+    known unit (``unit_ids`` and ``ats``: one entry per fix; an ``at`` may be None), what cleaning its new fixes
     needs: ``good_at``, ``good_lon``, ``good_lat`` (its last good fix, WGS-84; None: none),
     ``newest_at`` (its newest fix, a jump or not) and ``same_at``, ``same_lon``, ``same_lat``
     (its stored fixes at the times of the new ones; None: none). Unknown units are absent."""

@@ -2,8 +2,6 @@
 
 import dataclasses
 import re
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +12,9 @@ from branca.element import Element
 from maps.coverage import coverage_map
 from patrol.analysis_report import report_html
 from patrol.coverage import gather
+from browser_support import chromium
 from conftest import named_database
 from tests_api_support import make_city
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1200,800",
-                  "--virtual-time-budget=8000"]
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +28,6 @@ def city_data(server_url, wuhan_central):
                 " 4326) FROM generate_series(1, 40)"))
         yield gather(city.engine, wuhan_central.graph)
         city.engine.dispose()
-
-
-def chromium(page: Path, *extra: str) -> subprocess.CompletedProcess:
-    profile = tempfile.mkdtemp(prefix="patrol-chromium-")
-    return subprocess.run(["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra,
-                           page.as_uri()], capture_output=True, text=True, timeout=120)
 
 
 def test_data_covers_hotspots_with_tiers(city_data):
