@@ -12,24 +12,24 @@ is ok, a reason:
   stored and replayed, left out of matching;
 - ``ok``: stored and matched.
 
-Units are handled one by one within one transaction: a batch's unknown unit, or a track with a
-coordinate out of range, is refused by itself and the others are stored. Each unit's newest ok
+Units are handled one by one within one transaction: a batch's unknown unit, or a second track
+of one unit, is refused by itself and the others are stored. A coordinate out of range is bad
+input for the whole request (``RoutingError``), as the document says. Each unit's newest ok
 fix becomes its last position (a jump does not move it).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from datetime import datetime, timezone
 
 import numpy as np
 
-from patrol.errors import Invalid, NotFound
+from patrol.errors import NotFound
 from patrol.positions import time_problem
 from patrol.service import now
 from patrol.track_cleaning import MAX_SPEED_KPH, CleanTrack, FixStatus, clean_track
-from routing import RoutingError, to_wgs84
+from routing import to_wgs84
 from zones import track_store
 from zones.database import LoopPool
 
@@ -40,11 +40,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 async def ingest_track(pool: LoopPool, track: dict, *,
                        max_speed_kph: float = MAX_SPEED_KPH) -> dict:
     """Store one unit's track {unit_id, crs, fixes: [{lon, lat, timestamp}]} (see the module).
-    An unknown unit is :class:`NotFound`, a coordinate out of range :class:`Invalid`."""
+    An unknown unit is :class:`NotFound`."""
     (report,) = await ingest_tracks(pool, [track], max_speed_kph=max_speed_kph)
     if report["refused"]:
-        error = NotFound if report["refused"].startswith("no unit") else Invalid
-        raise error(report["refused"])
+        raise NotFound(report["refused"])
     return report
 
 
@@ -54,12 +53,14 @@ async def ingest_tracks(pool: LoopPool, tracks: list[dict], *,
     {unit_id, refused (why the whole track was, else None), received, stored, counts (per
     status), fixes: [{index, status, speed_kph (from the last good fix; None: not measured),
     reason (None when ok)}]}."""
-    repeated = [u for u, n in Counter(t["unit_id"] for t in tracks).items() if n > 1]
-    if repeated:
-        raise Invalid(f"unit {repeated[0]} has more than one track in the batch; send its "
-                      f"fixes as one track")
     moment = now()
     prepared = [_prepare(track, moment) for track in tracks]
+    seen = set()
+    for p in prepared:  # a unit's fixes are judged one after the other, in one track
+        if p["unit_id"] in seen and not p["refused"]:
+            p["refused"] = (f"unit {p['unit_id']} has a track earlier in this batch; send its "
+                            f"fixes as one track")
+        seen.add(p["unit_id"])
     usable = [p for p in prepared if not p["refused"]]
     ids = [p["unit_id"] for p in usable for _ in [None, *p["ats"]]]
     ats = [at for p in usable for at in [None, *p["ats"]]]
@@ -78,19 +79,14 @@ async def ingest_tracks(pool: LoopPool, tracks: list[dict], *,
 
 
 def _prepare(track: dict, moment: datetime) -> dict:
-    """The track in WGS-84 and UTC, its fixes in the future marked refused (or the whole track
-    refused when a coordinate is out of range)."""
+    """The track in WGS-84 and UTC, its fixes in the future marked refused."""
     fixes = track["fixes"]
     prepared = {"unit_id": track["unit_id"], "received": len(fixes), "refused": None,
                 "status": [None] * len(fixes), "reason": [None] * len(fixes),
                 "speed": [None] * len(fixes), "ats": []}
-    try:
-        lon, lat = to_wgs84(np.array([f["lon"] for f in fixes], dtype=np.float64),
-                            np.array([f["lat"] for f in fixes], dtype=np.float64),
-                            track.get("crs", "wgs84"))
-    except RoutingError as exc:
-        prepared["refused"] = f"unit {track['unit_id']}: {exc}"
-        return prepared
+    lon, lat = to_wgs84(np.array([f["lon"] for f in fixes], dtype=np.float64),
+                        np.array([f["lat"] for f in fixes], dtype=np.float64),
+                        track.get("crs", "wgs84"))
     prepared["lon"], prepared["lat"] = np.atleast_1d(lon), np.atleast_1d(lat)
     for i, fix in enumerate(fixes):
         problem = time_problem({**fix, "unit_id": track["unit_id"]}, moment)

@@ -22,9 +22,9 @@ router = APIRouter(prefix="/units", tags=["tracks"], responses=errors(401, 403, 
 async def create_tracks(body: TracksIn, pool: PositionPoolDep, caller: Reporter,
                         settings: SettingsDep) -> dict:
     """Several units' tracks at once: each is cleaned against its unit's stored track and
-    stored, and reported fix by fix; a track of an unknown unit, or with a coordinate out of
-    range, is refused by itself (``refused``) and the others are stored. A unit key may send
-    its own unit's track only (403)."""
+    stored, and reported fix by fix; a track of an unknown unit, or a unit's second track, is
+    refused by itself (``refused``) and the others are stored. A coordinate out of range
+    refuses the whole batch (422). A unit key may send its own unit's track only (403)."""
     require_own_units(caller, [t.unit_id for t in body.tracks])
     reports = await ingest_tracks(pool, [t.model_dump() for t in body.tracks],
                                   max_speed_kph=settings.track_max_speed_kph)

@@ -50,7 +50,7 @@ class TrackStored(BaseModel):
 
     unit_id: int
     refused: str | None = Field(description="why the whole track was refused (an unknown "
-                                "unit, a coordinate out of range); null when it was not")
+                                "unit, a unit's second track); null when it was not")
     received: int
     stored: int
     counts: dict[FixStatusName, int]

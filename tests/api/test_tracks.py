@@ -99,20 +99,23 @@ def test_a_batch_with_a_bad_unit_stores_the_others(client, city):
     first, second = city.unit_ids[3:5]
     track = {"crs": "bd09", "fixes": fixes([(114.28, 30.61), (114.2805, 30.61)], [0, 5])}
     body = {"tracks": [{**track, "unit_id": first}, {**track, "unit_id": 999999},
-                       {"unit_id": second, "fixes": fixes([(114.28, 95.0)], [0])},
-                       {**track, "unit_id": second}]}
-    reply = client.post("/units/tracks", json=body, headers=city.headers("dispatcher"))
-    assert reply.status_code == 422 and "more than one track" in reply.json()["detail"]
-    body["tracks"][2]["unit_id"] = city.unit_ids[5]
+                       {**track, "unit_id": second}, {**track, "unit_id": first}]}
     reply = client.post("/units/tracks", json=body, headers=city.headers("dispatcher"))
     assert reply.status_code == 200, reply.text
     reports = reply.json()["tracks"]
-    assert [r["unit_id"] for r in reports] == [first, 999999, city.unit_ids[5], second]
-    assert [r["stored"] for r in reports] == [2, 0, 0, 2]
+    assert [r["unit_id"] for r in reports] == [first, 999999, second, first]
+    assert [r["stored"] for r in reports] == [2, 0, 2, 0]
     assert reports[1]["refused"] == "no unit 999999"
-    assert "latitude" in reports[2]["refused"] and reports[2]["fixes"][0]["status"] == "refused"
+    assert {f["status"] for f in reports[1]["fixes"]} == {"refused"}
+    assert "has a track earlier in this batch" in reports[3]["refused"]
     assert len(stored(city, first)) == len(stored(city, second)) == 2
-    assert stored(city, city.unit_ids[5]) == []
+    # a coordinate out of range is against the document: the whole batch is refused
+    third = city.unit_ids[5]
+    body = {"tracks": [{**track, "unit_id": third},
+                       {"unit_id": city.unit_ids[8], "fixes": fixes([(114.28, 95.0)], [0])}]}
+    reply = client.post("/units/tracks", json=body, headers=city.headers("dispatcher"))
+    assert reply.status_code == 422 and "latitude 95.0 is out of range" in reply.text
+    assert stored(city, third) == []
 
 
 def test_a_position_batch_is_part_of_the_track(client, city):
