@@ -1,4 +1,4 @@
-"""GPS tracks: every fix a unit reports (migration 0009)."""
+"""GPS tracks: every fix a unit reports (migration 0010)."""
 
 from __future__ import annotations
 
