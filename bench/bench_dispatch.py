@@ -144,18 +144,18 @@ async def open_loop(key: str, rate: int, seconds: float, bodies: list[bytes], *,
             sum(unanswered for _, _, unanswered in results))
 
 
-def serve(env: dict) -> subprocess.Popen:
-    """``patrol serve --workers 2``, returned once both workers have started (the first answer
-    to /health comes from whichever started first)."""
+def serve(env: dict, *, port: int = PORT) -> subprocess.Popen:
+    """``patrol serve --workers 2`` on ``port``, returned once both workers have started (the
+    first answer to /health comes from whichever started first)."""
     log = tempfile.TemporaryFile("w+")
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/patrol"), "serve", "--port", str(PORT), "--workers", "2"],
+        [str(ROOT / ".venv/bin/patrol"), "serve", "--port", str(port), "--workers", "2"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(240):
         log.seek(0)
         try:
             if (log.read().count("Application startup complete") >= 2 and httpx.get(
-                    f"http://127.0.0.1:{PORT}/health", timeout=2).status_code == 200):
+                    f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200):
                 return server
         except httpx.HTTPError:
             pass

@@ -42,7 +42,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_dispatch import FLEET, PORT, serve, wuhan_fleet  # noqa: E402
+from bench.bench_dispatch import FLEET, serve, wuhan_fleet  # noqa: E402
 from routing import SpeedModel, open_graph  # noqa: E402
 from settings import Settings  # noqa: E402
 from zones import alarm_store  # noqa: E402
@@ -52,6 +52,7 @@ from zones.track_store import APPEND_TRACK  # noqa: E402
 
 INTERVAL_S, STEP_DEG = 5.0, 0.0005  # seconds between fixes, ~50 m east
 REPEAT = 200
+PORT = 8775  # not bench_dispatch's: both may run at once
 API = f"http://127.0.0.1:{PORT}"
 
 
@@ -183,7 +184,7 @@ def main() -> None:
         postmaster = psutil.Process(int(
             (cluster.data_dir / "postmaster.pid").read_text().split()[0]))
         env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-        server = serve(env)
+        server = serve(env, port=PORT)
         try:
             asyncio.run(run_phase("tracks batch", 2 * INTERVAL_S, fleet, keys))  # warm up
             costs = {}
