@@ -5,19 +5,14 @@ change of an incident or a unit."""
 import pytest
 import sqlalchemy as sa
 
-from zones.migrate import upgrade
 
 POINT = "ST_GeomFromText('POINT(114.3 30.6)', 4326)"
 
 
 @pytest.fixture()
-def engine(fresh_database):
-    url = fresh_database()
-    upgrade(url)
-    engine = sa.create_engine(url)
+def engine(two_units):
+    engine = sa.create_engine(two_units)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO units (id, callsign, kind) VALUES "
-                             "(1, 'A1', 'patrol_car'), (2, 'A2', 'patrol_car')"))
         conn.execute(sa.text(f"INSERT INTO incidents (id, category, priority, geom) VALUES "
                              f"(1, 'theft', 1, {POINT}), (2, 'fight', 1, {POINT})"))
     yield engine

@@ -11,20 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from zones import alarm_store, track_store
-from zones.migrate import upgrade
 
 T0 = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def units(fresh_database):
-    url = fresh_database()
-    upgrade(url)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO units (id, callsign, kind) VALUES "
-                             "(1, 'A1', 'patrol_car'), (2, 'A2', 'patrol_car')"))
-    yield engine, url.replace("+psycopg", "")
+def units(two_units):
+    engine = sa.create_engine(two_units)
+    yield engine, two_units.replace("+psycopg", "")
     engine.dispose()
 
 
