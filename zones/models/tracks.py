@@ -1,4 +1,4 @@
-"""GPS tracks: every fix a unit reports (migration 0011)."""
+"""GPS tracks: every fix a unit reports (migration 0012)."""
 
 from __future__ import annotations
 
