@@ -1,4 +1,4 @@
-"""GPS tracks: every fix a unit reports (migration 0012)."""
+"""GPS tracks: every fix a unit reports (migration 0013)."""
 
 from __future__ import annotations
 

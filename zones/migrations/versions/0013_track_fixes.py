@@ -6,16 +6,16 @@ almost no cost per insert (fixes arrive in time order). ``jump`` marks a fix rea
 unit's last good fix only faster than the plausible speed: kept for replay, left out of
 matching.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
