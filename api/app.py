@@ -16,8 +16,8 @@ from fastapi.openapi.utils import get_openapi
 from api.callers import LOOKUP_CONNECTIONS, KeyRing
 from api.errors import FieldError, Problem, add_error_handlers
 from api.middleware import BodyLimit
-from api.routers import (audit, circles, console, health, incidents, maps, moves, plans, tracks,
-                         units)
+from api.routers import (audit, circles, compliance, console, health, incidents, maps, moves,
+                         plans, tracks, units)
 from patrol import service
 from patrol.console_feed import ConsoleHub
 from patrol.circles import CircleOptions
@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.state.methods = []  # (path pattern, methods): the Allow header of a 405
-    for module in (incidents, units, moves, tracks, circles, maps, plans, audit, console, health):
+    for module in (incidents, units, moves, tracks, circles, maps, plans, compliance, audit,
+                   console, health):
         app.include_router(module.router)
         app.state.methods += [(r.path_regex, r.methods) for r in module.router.routes]
     app.openapi = lambda: _openapi(app)

@@ -15,8 +15,8 @@ import sys
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from cli import (coverage, db, fleet, graph, keys, load, maps, plans, queries, serve, simulate,
-                 track)
+from cli import (compliance, coverage, db, fleet, graph, keys, load, maps, plans, queries, serve,
+                 simulate, track)
 from patrol.errors import DispatchError
 from routing import RoutingError
 from settings import Settings
@@ -27,7 +27,8 @@ EXIT_INTERNAL = 1
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: the database could not be reached or started
 
 #: The command groups in the order ``patrol --help`` lists them.
-GROUPS = (graph, queries, track, load, maps, coverage, plans, keys, fleet, simulate, serve, db)
+GROUPS = (graph, queries, track, load, maps, coverage, plans, compliance, keys, fleet, simulate,
+          serve, db)
 
 
 def main(argv: list[str] | None = None) -> int:
