@@ -89,14 +89,20 @@ def check_range(start: datetime, end: datetime, *, max_hours: float | None = Non
                 ) -> tuple[datetime, datetime]:
     """The range in UTC (a time without a zone is UTC); :class:`Invalid` when it is empty or
     longer than ``max_hours``."""
-    start, end = (t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (start, end))
+    try:
+        start, end = (t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (start, end))
+        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise Invalid("the range's times must lie between the years 1971 and 9998") from None
+    if not (1971 <= start.year and end.year <= 9998):
+        raise Invalid("the range's times must lie between the years 1971 and 9998")
     if not end > start:
         raise Invalid(f"the range must end after it starts ({start.isoformat()} to "
                       f"{end.isoformat()})")
     hours = (end - start).total_seconds() / 3600
     if max_hours is not None and hours > max_hours:
         raise Invalid(f"the range is {hours:g} hours long; at most {max_hours:g} hours at once")
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start, end
 
 
 def run_compliance(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None,
