@@ -9,7 +9,7 @@ import folium
 import numpy as np
 import shapely
 
-from maps.coverage import OSM_ATTRIBUTION, _escaped, _inline_leaflet
+from maps.coverage import OSM_ATTRIBUTION, _escaped, inline_leaflet
 
 #: (lowest rate, colour, label), from the best band down.
 RATE_BANDS = ((1.0, "#1a9850", "every window"), (0.8, "#a6d96a", "80% of windows or more"),
@@ -31,7 +31,7 @@ def compliance_map(features: list[dict], *, tiles: str | None = "OpenStreetMap",
     :data:`FIELDS`). ``tiles``: "OpenStreetMap", a URL template, or None for no base map."""
     fmap = folium.Map(location=_centre(features), zoom_start=13, tiles=None,
                       control_scale=True, prefer_canvas=True)
-    _inline_leaflet(fmap)
+    inline_leaflet(fmap)
     if tiles:
         folium.TileLayer(tiles, attr=attribution or OSM_ATTRIBUTION, name="base map").add_to(fmap)
     shown = [{**f, "properties": {**_escaped({k: f["properties"].get(k) for k in FIELDS}),
