@@ -62,5 +62,8 @@ class Settings(BaseSettings):
     moveup_interval_s: float = Field(5.0, ge=0, description="move-up: recommended moves are "
                                      "worked out again at most this often after the fleet "
                                      "changed, seconds (0: never)")
+    rebalance_every_s: float = Field(300.0, ge=0, description="move-up: the double standard "
+                                     "model's rebalance (HiGHS) is solved this often, seconds "
+                                     "(0: never)")
     moveup_busy: float = Field(0.3, gt=0, lt=1, description="move-up: the share of time a unit "
                                "is busy (q of the expected covering model)")

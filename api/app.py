@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         if settings.moveup_interval_s > 0:
             tasks.append(asyncio.create_task(moveup_forever(
                 app.state.loop_pool, engine, app.state.config, app.state.moveup,
-                interval_s=settings.moveup_interval_s)))
+                interval_s=settings.moveup_interval_s,
+                rebalance_every_s=settings.rebalance_every_s)))
         yield
         for task in tasks:
             task.cancel()

@@ -23,7 +23,8 @@ from patrol.fleet import UnitPositions
 from patrol.fleet_cache import FleetCache
 from patrol.moves import DECLINE_MEMORY_S
 from patrol.moveup import DEFAULT_BUSY, RINGS, Cover, Demand, Fleet, Move, coverage, \
-    recommend_moves
+    moved_counts, recommend_moves
+from patrol.rebalance import rebalance as solve_rebalance
 from patrol.siting import CATEGORY_WEIGHTS, at_node
 from routing import RoadGraph, Snapped, snap_many
 from zones import move_store
@@ -120,6 +121,24 @@ class MoveUp:
             advice.hints = self.advice.hints
         self.advice = advice
         return advice
+
+    def rebalance(self, snap: Snapshot) -> list[dict]:
+        """The double standard model's moves for the counted units now (HiGHS, exact over its
+        candidate pairs), each with the coverage before and after it (earlier ones applied)."""
+        self.build()
+        with self._lock:
+            fleet = self._fleet(snap)
+        demand, sites = self.tables.demand, self.tables.sites
+        result = solve_rebalance(demand, fleet, sites, busy=self.busy,
+                                 max_drive_s=self.max_drive_s)
+        rows, before = [], result.before
+        for k, (unit, site, drive_s) in enumerate(result.moves):
+            pairs = [(u, s) for u, s, _ in result.moves[:k + 1]]
+            after = coverage(demand, moved_counts(fleet.cover, sites, pairs), busy=self.busy)
+            rows.append(self._move_row(
+                Move(unit, site, drive_s, after.expected - before.expected, before, after), snap))
+            before = after
+        return rows
 
     def hint(self, unit_id: int | None) -> dict | None:
         """The move that would follow dispatching ``unit_id``, as last worked out (None: none

@@ -55,14 +55,32 @@ async def advise(pool: LoopPool, engine: sa.Engine, config: DispatchConfig, move
     return advice
 
 
+async def rebalance(pool: LoopPool, engine: sa.Engine, config: DispatchConfig,
+                    moveup: MoveUp) -> list[dict]:
+    """Solve the double standard model for the fleet now and store its moves (reason
+    ``rebalance``, replacing the last rebalance's proposals)."""
+    at = time.time()
+    await refresh_fleet(pool, config)
+    snap = moveup.snapshot(config.fleet, at)
+    moves = await asyncio.to_thread(moveup.rebalance, snap)
+    targets, declined = await asyncio.to_thread(store_advice, engine, moves, reason="rebalance")
+    moveup.remember(targets=targets, declined=declined)
+    return moves
+
+
 async def moveup_forever(pool: LoopPool, engine: sa.Engine, config: DispatchConfig,
-                         moveup: MoveUp, *, interval_s: float) -> None:
+                         moveup: MoveUp, *, interval_s: float,
+                         rebalance_every_s: float = 0.0) -> None:
     """Every ``interval_s`` seconds, if the fleet changed since the last advice (or a move was
-    declined here), advise again; failures are logged and tried again next time."""
-    seen, hinted_at = None, 0.0
+    declined here), advise again; every ``rebalance_every_s`` seconds (0: never) solve the
+    rebalance. Failures are logged and tried again next time."""
+    seen, hinted_at, rebalanced_at = None, 0.0, time.monotonic()
     while True:
         await asyncio.sleep(interval_s)
         try:
+            if rebalance_every_s > 0 and time.monotonic() - rebalanced_at >= rebalance_every_s:
+                rebalanced_at = time.monotonic()
+                await rebalance(pool, engine, config, moveup)
             await refresh_fleet(pool, config)
             version = (config.fleet.version(), moveup.declines)
             if version == seen:

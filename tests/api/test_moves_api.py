@@ -210,3 +210,28 @@ def test_declined_move_is_not_proposed_again(client, city):
              if m["status"] == "proposed" and m["unit_id"] == move["unit_id"]
              and (m["lon"], m["lat"]) == (move["lon"], move["lat"])]
     assert again == []
+
+
+def test_rebalance_moves_gain_what_they_say_and_are_listed(client, city, wuhan_central):
+    """The periodic rebalance (HiGHS) run once on the worker's fleet: only available units
+    move, its first move's gain equals networkx's, and GET /moves lists its moves."""
+    from patrol.moveup_loop import rebalance
+
+    fresh_fixes(client, city)
+    state = client.app.state
+    moves = client.portal.call(rebalance, state.loop_pool, state.moveup.engine, state.config,
+                               state.moveup)
+    assert moves, "the rebalance proposed no move on the central Wuhan fleet"
+    left = available_lonlat(client, city)
+    assert all(m["unit_id"] in left for m in moves)
+    demand, before = nx_counts(wuhan_central.graph, city, list(left.values()))
+    first = moves[0]
+    moved = {**left, first["unit_id"]: (first["lon"], first["lat"])}
+    _, after = nx_counts(wuhan_central.graph, city, list(moved.values()))
+    w, q = demand.objective_weight(), 0.3
+    assert first["gain"] == pytest.approx(
+        expected_coverage(w, after[180], q) - expected_coverage(w, before[180], q), abs=1e-5)
+    listed = client.get("/moves", headers=city.headers("dispatcher")).json()
+    rebalanced = {(m["unit_id"], m["site_id"]) for m in listed
+                  if m["reason"] == "rebalance" and m["status"] == "proposed"}
+    assert {(m["unit_id"], m["site_id"]) for m in moves} <= rebalanced
