@@ -115,13 +115,13 @@ async def run_phase(name: str, seconds: float, fleet: Fleet, keys: dict) -> int:
 
         async def each_car(_):
             fixes = fleet.tick()
-            gap = INTERVAL_S / len(fixes)
+            gap, start = INTERVAL_S / len(fixes), time.monotonic()
             tasks = []
-            for i, f in enumerate(fixes):  # spread evenly over the 5 s
+            for i, f in enumerate(fixes):  # spread evenly over the 5 s: car i at start + i gaps
                 tasks.append(asyncio.create_task(call(
                     "POST", f"/units/{f['unit_id']}/track", {"fixes": [_plain(f)]},
                     keys[f["unit_id"]])))
-                await asyncio.sleep(max(0.0, (i + 1) * gap - 0.001))
+                await asyncio.sleep(max(0.0, start + (i + 1) * gap - time.monotonic()))
             await asyncio.gather(*tasks)
 
         sends = {"idle": None, "tracks batch": gateway, "track per car": each_car,
