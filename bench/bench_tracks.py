@@ -1,6 +1,6 @@
 """Benchmark of GPS track ingest: 500 cars reporting every 5 s.
 
-Run: .venv/bin/python bench/bench_tracks.py [--seconds 60]
+Run: .venv/bin/python bench/bench_tracks.py [--seconds 60] [--phases PHASE ...]
 
 Wuhan: all 派出所 as stations, 500 simulated patrol cars, ``patrol serve --workers 2`` on a
 temporary PostgreSQL cluster. Each car drives east at 36 km/h (a fix 50 m from its last every
@@ -16,7 +16,8 @@ temporary PostgreSQL cluster. Each car drives east at 36 km/h (a fix 50 m from i
 Server CPU is read from /proc (user + system time) of the API processes (the server and its
 workers) and of every process of the PostgreSQL cluster (backends, WAL writer, checkpointer...),
 at the start and end of each phase; the cost of a phase is its CPU minus the idle phase's, over
-its wall time, as a share of one core. The load generator's own CPU is not counted.
+its wall time, as a share of one core, split into the API's part and the database's. The load
+generator's own CPU is not counted.
 
 Then in the database alone: the position batch statement of 500 fixes, with and without its
 track append (:data:`zones.track_store.APPEND_TRACK`), ``REPEAT`` times each, alternating:
@@ -52,6 +53,7 @@ from zones.track_store import APPEND_TRACK  # noqa: E402
 
 INTERVAL_S, STEP_DEG = 5.0, 0.0005  # seconds between fixes, ~50 m east
 REPEAT = 200
+PHASES = ("tracks batch", "track per car", "positions batch")
 PORT = 8775  # not bench_dispatch's: both may run at once
 API = f"http://127.0.0.1:{PORT}"
 
@@ -71,17 +73,17 @@ class Fleet:
                 for u, x, y in zip(self.ids, self.lon, self.lat)]
 
 
-def server_cpu_s(server: psutil.Process, postmaster: psutil.Process) -> float:
-    """User + system seconds of the API's processes and the cluster's, so far."""
-    total = 0.0
-    for root in (server, postmaster):
+def server_cpu_s(server: psutil.Process, postmaster: psutil.Process) -> np.ndarray:
+    """User + system seconds so far of the API's processes and of the cluster's: [api, db]."""
+    totals = np.zeros(2)
+    for side, root in enumerate((server, postmaster)):
         for process in [root, *root.children(recursive=True)]:
             try:
                 times = process.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-    return total
+            totals[side] += times.user + times.system
+    return totals
 
 
 async def every_tick(seconds: float, send) -> int:
@@ -133,6 +135,16 @@ async def run_phase(name: str, seconds: float, fleet: Fleet, keys: dict) -> int:
     return failed
 
 
+def _cost(costs: dict[str, np.ndarray], name: str) -> str:
+    """A phase's server CPU (API + database) as % of one core, and over the idle phase's."""
+    api, db = costs[name] * 100
+    said = f"server CPU {api + db:.2f} % of one core (API {api:.2f}, database {db:.2f})"
+    if name == "idle":
+        return said
+    api, db = (costs[name] - costs["idle"]) * 100
+    return f"{said}, over idle {api + db:.2f} % (API {api:.2f}, database {db:.2f})"
+
+
 def _plain(fix: dict) -> dict:
     return {"lon": fix["lon"], "lat": fix["lat"], "timestamp": fix["timestamp"]}
 
@@ -166,6 +178,8 @@ def in_database(url: str, fleet: Fleet) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
+    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES,
+                        help="phases to run after idle (default: all)")
     args = parser.parse_args()
     settings = Settings()
     graph = open_graph(settings.graph, SpeedModel(), settings.cache_dir)
@@ -188,15 +202,12 @@ def main() -> None:
         try:
             asyncio.run(run_phase("tracks batch", 2 * INTERVAL_S, fleet, keys))  # warm up
             costs = {}
-            for name in ("idle", "tracks batch", "track per car", "positions batch"):
+            for name in ("idle", *args.phases):
                 cpu0, t0 = server_cpu_s(psutil.Process(server.pid), postmaster), time.monotonic()
                 failed = asyncio.run(run_phase(name, args.seconds, fleet, keys))
                 wall = time.monotonic() - t0
                 costs[name] = (server_cpu_s(psutil.Process(server.pid), postmaster) - cpu0) / wall
-                extra = "" if name == "idle" else (
-                    f", over idle {(costs[name] - costs['idle']) * 100:.2f} % of one core")
-                print(f"{name}: server CPU {costs[name] * 100:.2f} % of one core over "
-                      f"{wall:.0f} s{extra}; failed requests {failed}")
+                print(f"{name}: {_cost(costs, name)} over {wall:.0f} s; failed requests {failed}")
         finally:
             server.terminate()
             server.wait(30)
