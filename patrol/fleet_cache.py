@@ -57,12 +57,14 @@ class FleetCache:
         whole fleet and apply that."""
         if since == 0:
             if changes["epoch"] != self._epoch or changes["horizon"] > self.since:
-                self._replace(_snapped(changes, graph, snap_limit_m), changes)
+                self._replace(_snapped(fleet_rows(changes), graph, snap_limit_m), changes)
             return True  # else the copy is already newer than this read
         if changes["epoch"] != self._epoch or since > self.since:
             return False
         if changes["id"]:
-            self._merge(_snapped(changes, graph, snap_limit_m))
+            rows = self._newer(fleet_rows(changes))
+            if len(rows["id"]):
+                self._merge(_snapped(rows, graph, snap_limit_m))
         self.since = max(self.since, changes["horizon"])
         return True
 
@@ -104,6 +106,15 @@ class FleetCache:
         self.since = changes["horizon"]
         self._epoch = changes["epoch"]
 
+    def _newer(self, rows: dict[str, NDArray]) -> dict[str, NDArray]:
+        """The rows of ``rows`` that change the copy: new units, or a newer revision of a unit's
+        row or of its fix. Concurrent alarms read overlapping changes; each is snapped once."""
+        known = np.array([self._row_of.get(u, -1) for u in rows["id"].tolist()], np.int64)
+        held = np.maximum(known, 0)
+        keep = (known < 0) | (rows["revision"] > self._columns["revision"][held]) | (
+            rows["fix_revision"] > self._columns["fix_revision"][held])
+        return rows if keep.all() else {name: values[keep] for name, values in rows.items()}
+
     def _merge(self, rows: dict[str, NDArray]) -> None:
         """Write the changed units over their rows (only a newer revision), appending new ones."""
         known = np.array([self._row_of.get(u, -1) for u in rows["id"].tolist()], np.int64)
@@ -138,8 +149,9 @@ def fleet_rows(changes: dict) -> dict[str, NDArray]:
             for name in FEED_COLUMNS}
 
 
-def _snapped(changes: dict, graph: RoadGraph, snap_limit_m: float) -> dict[str, NDArray]:
-    rows = fleet_rows(changes)
+def _snapped(rows: dict[str, NDArray], graph: RoadGraph, snap_limit_m: float
+             ) -> dict[str, NDArray]:
+    """``rows`` with each unit's road positions: at its fix and at its home station."""
     for where in ("fix", "home"):
         lon, lat = (rows["lon"], rows["lat"]) if where == "fix" else (rows["home_lon"],
                                                                       rows["home_lat"])
