@@ -160,6 +160,42 @@ def recommend_moves(demand: Demand, fleet: Fleet, sites: Cover, *, busy: float =
     A move to site s gains at most what one more unit at s would add, so the sites are tried
     in blocks by that bound, best first, until no later site can beat the best move found."""
     counts = {r: fleet.cover.counts(r) for r in RINGS}
+    return _greedy(demand, fleet, sites, counts, busy=busy, max_moves=max_moves,
+                   max_drive_s=max_drive_s, min_gain=min_gain)
+
+
+def moves_after_dispatch(demand: Demand, fleet: Fleet, sites: Cover, *,
+                         busy: float = DEFAULT_BUSY, reach_s: float = STANDARD_S,
+                         max_drive_s: float = 600.0) -> dict[int, Move]:
+    """Per movable unit (row of the fleet), the move :func:`recommend_moves` would make first
+    once that unit is gone (dispatched), over the waiting points it reaches within ``reach_s``
+    seconds (the hole it leaves); units with no such move are left out. The moves' units are
+    rows of ``fleet``, their sites rows of ``sites``.
+
+    The same answer as :func:`recommend_moves` on the fleet without the unit, with less work:
+    the counts are the whole fleet's less the unit's row, and the unit stays in the tables as
+    one that may not move, so no table is copied per unit."""
+    counts = {r: fleet.cover.counts(r) for r in RINGS}
+    hints = {}
+    for i in np.flatnonzero(fleet.movable):
+        near = np.flatnonzero(fleet.to_site[i] <= reach_s)
+        if not len(near):
+            continue
+        movable = fleet.movable.copy()
+        movable[i] = False
+        without = Fleet(fleet.cover, movable, fleet.zone, fleet.to_site[:, near])
+        left = {r: counts[r] - _row(fleet.cover.within[r], i) for r in RINGS}
+        moves = _greedy(demand, without, sites.take(near), left, busy=busy, max_moves=1,
+                        max_drive_s=max_drive_s, min_gain=1e-4)
+        if moves:
+            m = moves[0]
+            hints[int(i)] = Move(m.unit, int(near[m.site]), m.drive_s, m.gain, m.before, m.after)
+    return hints
+
+
+def _greedy(demand: Demand, fleet: Fleet, sites: Cover, counts: dict[int, NDArray], *,
+            busy: float, max_moves: int, max_drive_s: float, min_gain: float) -> list[Move]:
+    """:func:`recommend_moves` from the fleet's ``counts`` (per ring), which it updates."""
     c = _Candidates.of(demand, fleet, max_drive_s)
     moves: list[Move] = []
     before = coverage(demand, counts, busy=busy)

@@ -23,7 +23,7 @@ from patrol.fleet import UnitPositions
 from patrol.fleet_cache import FleetCache
 from patrol.moves import DECLINE_MEMORY_S
 from patrol.moveup import DEFAULT_BUSY, RINGS, Cover, Demand, Fleet, Move, coverage, \
-    moved_counts, recommend_moves
+    moved_counts, moves_after_dispatch, recommend_moves
 from patrol.rebalance import rebalance as solve_rebalance
 from patrol.siting import CATEGORY_WEIGHTS, at_node
 from routing import RoadGraph, Snapped, snap_many
@@ -189,23 +189,10 @@ class MoveUp:
     def _hints(self, fleet: Fleet, snap: Snapshot) -> dict[int, dict]:
         """Per available unit, the best single move once it is gone: over the waiting points
         that unit reaches within 3 minutes (the hole it leaves)."""
-        hints = {}
-        everyone = np.arange(len(snap.positions))
-        for i in np.flatnonzero(fleet.movable):
-            near = np.flatnonzero(fleet.to_site[i] <= 180)
-            if not len(near):
-                continue
-            rest = everyone[everyone != i]
-            sub = Fleet(fleet.cover.take(rest), fleet.movable[rest], fleet.zone[rest],
-                        fleet.to_site[np.ix_(rest, near)])
-            moves = recommend_moves(self.tables.demand, sub, self.tables.sites.take(near),
-                                    busy=self.busy, max_moves=1, max_drive_s=self.max_drive_s)
-            if moves:
-                m = moves[0]
-                hints[int(snap.positions.unit_id[i])] = self._move_row(
-                    Move(int(rest[m.unit]), int(near[m.site]), m.drive_s, m.gain, m.before,
-                         m.after), snap)
-        return hints
+        moves = moves_after_dispatch(self.tables.demand, fleet, self.tables.sites,
+                                     busy=self.busy, max_drive_s=self.max_drive_s)
+        return {int(snap.positions.unit_id[i]): self._move_row(m, snap)
+                for i, m in moves.items()}
 
     def _move_row(self, move: Move, snap: Snapshot) -> dict:
         site = self.sites[move.site]

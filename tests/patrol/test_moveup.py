@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from patrol.cover_tables import CoverTables
-from patrol.moveup import (RINGS, Cover, Demand, Fleet, expected_coverage, pair_gains,
-                           recommend_moves)
+from patrol.moveup import (RINGS, Cover, Demand, Fleet, expected_coverage,
+                           moves_after_dispatch, pair_gains, recommend_moves)
 from patrol.rebalance import rebalance
 from reference import distinct_road_snaps, times_between_snapped
 from routing import Snapped
@@ -106,6 +106,32 @@ def test_move_restores_the_hole_a_dispatch_leaves(world):
                                                     demand_pts).counts(180), 0.3)
     assert recomputed == pytest.approx(moves[0].after.expected, abs=1e-12)
     assert recomputed >= before_dispatch - 1e-12
+
+
+def test_move_after_each_dispatch_is_the_recommendation_without_that_unit(world):
+    """The hints (the first move once a unit is dispatched, to a waiting point near it) equal
+    recommend_moves over the fleet with that unit taken out and those waiting points only;
+    a busy unit gets no hint and is never moved."""
+    graph, demand, demand_pts, sites, units, zone, tables = world
+    cover, to_site = tables.fleet_rows(np.arange(len(units)), units)
+    movable = np.ones(len(units), bool)
+    movable[3] = False
+    fleet = Fleet(cover, movable, zone, to_site)
+    hints = moves_after_dispatch(demand, fleet, tables.sites, reach_s=600, max_drive_s=900)
+    assert len(hints) >= 5 and 3 not in hints
+    for gone in np.flatnonzero(movable):
+        rest = np.flatnonzero(np.arange(len(units)) != gone)
+        near = np.flatnonzero(to_site[gone] <= 600)
+        expected = recommend_moves(demand, Fleet(cover.take(rest), movable[rest], zone[rest],
+                                                 to_site[np.ix_(rest, near)]),
+                                   tables.sites.take(near), max_moves=1, max_drive_s=900)
+        if not expected:
+            assert gone not in hints
+            continue
+        first, hint = expected[0], hints[gone]
+        assert (hint.unit, hint.site) == (rest[first.unit], near[first.site])
+        assert hint.unit != 3
+        assert (hint.gain, hint.drive_s, hint.after) == (first.gain, first.drive_s, first.after)
 
 
 def test_busy_units_are_never_moved(world):
