@@ -114,8 +114,9 @@ class LoopPool:
     after failed attempts it reconnects only after a growing delay (1, 2, 4... seconds), so a
     database back after a minute's outage would stay unused for another minute. Here, the
     first connection found dead (or no connection within ``timeout_s`` while none is lent
-    out) makes one direct connection attempt. If it fails, the database counts as down: callers
-    get ``psycopg.OperationalError``, each after an attempt of its own or of one made while it
+    out and none came back working lately: a busy pool is not a dead one) makes one
+    direct connection attempt. If it fails, the database counts as down: callers get
+    ``psycopg.OperationalError``, each after an attempt of its own or of one made while it
     waited (one at a time). If it succeeds, a fresh pool replaces the stale one."""
 
     def __init__(self, conninfo: str, *, size: int = 20, timeout_s: float = LOOP_POOL_TIMEOUT_S,
@@ -126,6 +127,7 @@ class LoopPool:
         self._timeout_s = timeout_s
         self._pool = self._new_pool()
         self._lent = 0
+        self._working_at = -timeout_s   # when a working connection last came back (monotonic s)
         self._suspect = False           # the pool's connections are known to be dead
         self._failed_attempts = 0
         self._replacing = asyncio.Lock()
@@ -154,6 +156,8 @@ class LoopPool:
             yield conn
         finally:
             self._lent -= 1
+            if not conn.broken:
+                self._working_at = time.monotonic()
             await pool.putconn(conn)
 
     async def _lend(self) -> tuple[AsyncConnectionPool, psycopg.AsyncConnection]:
@@ -167,12 +171,15 @@ class LoopPool:
 
     async def _take(self, pool: AsyncConnectionPool) -> psycopg.AsyncConnection | None:
         """A live connection from ``pool``; None when the pool looks dead: the connection it
-        lent was dead, or it had none within the timeout while none was lent out."""
+        lent was dead, or it had none within the timeout while none was lent out and none came
+        back working during the wait or the timeout before it. (On a saturated event loop a connection handed to a waiter is
+        in nobody's hands until that waiter runs, so none may be lent out at that instant.)"""
+        asked = time.monotonic()
         try:
             conn = await pool.getconn()
         except PoolTimeout:
-            if self._lent:              # busy rather than dead: nothing to replace
-                raise
+            if self._lent or self._working_at > asked - self._timeout_s:
+                raise                   # busy rather than dead: nothing to replace
             return None
         if await _is_alive(conn):
             return conn

@@ -78,3 +78,28 @@ def test_a_busy_pool_is_not_taken_for_a_dead_one(fresh_database):
 
     busy, pid = asyncio.run(run())
     assert len(busy) == 20 and pid in busy
+
+
+def test_connections_in_transit_are_not_taken_for_a_dead_database(fresh_database):
+    """On a saturated event loop a returned connection is handed to a waiter that runs only
+    later, so a caller may time out while no connection is lent out at all. A connection came
+    back working within the timeout: the caller is refused as by a busy pool (``PoolTimeout``,
+    answered as overloaded), and no direct connection attempt replaces the pool (under load that
+    attempt can take longer than the connect timeout, and its failure was answered as
+    "database unavailable")."""
+    url = plain(fresh_database())
+
+    async def run() -> None:
+        async with opened(LoopPool(url, size=1, timeout_s=0.5)) as pool:
+            inner = pool._pool
+            first = await backend_pid(pool)
+            in_transit = await inner.getconn()  # handed out, but to no caller yet
+            try:
+                with pytest.raises(PoolTimeout):
+                    await backend_pid(pool)
+            finally:
+                await inner.putconn(in_transit)
+            assert pool._pool is inner
+            assert await backend_pid(pool) == first
+
+    asyncio.run(run())
