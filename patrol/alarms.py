@@ -185,18 +185,33 @@ async def _decide_stored(conn: psycopg.AsyncConnection, config: DispatchConfig, 
     # A recommendation shows the top few; a dispatch ranks deeper, for failed claims.
     depth = max(config.policy.candidates, CLAIM_DEPTH) if auto else config.policy.candidates
     ranking, ranked = _ranked(config, target, positions, unit_snaps, depth)
+    # Farther units may be free when every ranked one is being claimed by other alarms (near
+    # the end of the free fleet): then nothing is recorded, and all of them are ranked.
+    last = not auto or len(ranked) < depth or len(positions.unit_id) <= depth
     decision = await _decide_and_record(conn, config, incident, ranked, requested_by,
-                                        audit_mode)
+                                        audit_mode, last=last)
+    if decision is _NONE_CLAIMED:
+        ranking, ranked = _ranked(config, target, positions, unit_snaps, len(positions.unit_id))
+        decision = await _decide_and_record(conn, config, incident, ranked, requested_by,
+                                            audit_mode)
     return None if decision is None else (decision, ranking, ranked)
+
+
+#: :func:`_decide_and_record`'s answer when no ranked unit could be claimed and nothing was
+#: recorded (it was not the ``last`` try).
+_NONE_CLAIMED = Decision("auto", None, "none of the ranked units could be claimed")
 
 
 async def _decide_and_record(conn: psycopg.AsyncConnection, config: DispatchConfig, row: dict,
                              ranked: list[Candidate], requested_by: str | None,
-                             audit_mode: str | None) -> Decision | None:
+                             audit_mode: str | None, *, last: bool = True
+                             ) -> Decision | None:
     """Decide and audit; a dispatch claims and assigns its unit in the same statement, which
     picks, by the claim's outcome, among the decisions worked out beforehand for each unit
     that could be claimed. ``row`` (the incident's view) is updated with the assignment. None:
-    the incident was decided elsewhere or is no longer open; nothing was recorded."""
+    the incident was decided elsewhere or is no longer open; nothing was recorded. Unless this
+    is the ``last`` try, a dispatch that can claim none of ``ranked`` records nothing and
+    returns :data:`_NONE_CLAIMED`."""
     policy, ids, priority = config.policy, [c.unit_id for c in ranked], row["priority"]
     candidates = [c.as_dict() for c in ranked]
     if priority > policy.auto_dispatch_level or not ranked:
@@ -212,11 +227,12 @@ async def _decide_and_record(conn: psycopg.AsyncConnection, config: DispatchConf
     decided, unit_id, dispatched_at = await alarm_store.dispatch_first_claimable(
         conn, incident_id=row["id"], unit_ids=ids, etas=[c.seconds for c in ranked],
         reasons=[d.reason for d in if_claimed], reason_if_none=if_none.reason,
-        requested_by=requested_by, candidates=candidates, mode=audit_mode or "auto")
+        requested_by=requested_by, candidates=candidates, mode=audit_mode or "auto",
+        record_none=last)
     if not decided:
         return None
     if unit_id is None:
-        return if_none
+        return if_none if last else _NONE_CLAIMED
     decision = if_claimed[ids.index(unit_id)]
     row.update(status="dispatched", dispatched_at=dispatched_at, unit_id=unit_id,
                unit_callsign=decision.chosen.callsign, eta_seconds=decision.chosen.seconds)

@@ -89,8 +89,9 @@ FROM incident i LEFT JOIN areas g ON g.id = i.grid_id LEFT JOIN stations s ON s.
 #: decided; then the first of the ranked units that is available and not being claimed by
 #: another alarm (``FOR NO KEY UPDATE SKIP LOCKED``) is claimed and assigned, it and the incident are
 #: marked dispatched, and the decision is recorded that the claim's outcome selects from those
-#: worked out beforehand (one per unit that could be claimed, and one for none). Returns whether
-#: the incident was decided here, the unit and the dispatch time.
+#: worked out beforehand (one per unit that could be claimed, and one for none; unless
+#: ``record_none`` is false: then no unit, nothing recorded). Returns whether the incident was
+#: open and undecided, the unit and the dispatch time.
 _DISPATCH = """
 WITH undecided AS (SELECT id FROM incidents
                    WHERE id = %(incident_id)s AND status = 'open' AND decided_at IS NULL
@@ -104,6 +105,7 @@ WITH undecided AS (SELECT id FROM incidents
                                     ELSE status END,
                       dispatched_at = CASE WHEN EXISTS (SELECT FROM assignment) THEN now() END
                   WHERE id = (SELECT id FROM undecided)
+                    AND (%(record_none)s OR EXISTS (SELECT FROM assignment))
                   RETURNING dispatched_at),
      decision AS (INSERT INTO dispatch_decisions (incident_id, requested_by, mode,
                                                   chosen_unit_id, reason, candidates)
@@ -112,7 +114,8 @@ WITH undecided AS (SELECT id FROM incidents
                                   %(reason_if_none)s),
                          CAST(%(candidates)s AS jsonb)
                   FROM (SELECT (SELECT unit_id FROM assignment) AS unit_id) AS a
-                  WHERE EXISTS (SELECT FROM undecided))
+                  WHERE EXISTS (SELECT FROM undecided)
+                    AND (%(record_none)s OR a.unit_id IS NOT NULL))
 SELECT EXISTS (SELECT FROM undecided), (SELECT unit_id FROM assignment),
        (SELECT dispatched_at FROM incident)
 """
@@ -205,16 +208,18 @@ async def dispatch_first_claimable(conn: psycopg.AsyncConnection, *, incident_id
                                    unit_ids: list[int], etas: list[float],
                                    reasons: list[str], reason_if_none: str,
                                    requested_by: str | None, candidates: list[dict],
-                                   mode: str = "auto"
+                                   mode: str = "auto", record_none: bool = True
                                    ) -> tuple[bool, int | None, datetime | None]:
     """If the incident is open and undecided: claim and assign the first of ``unit_ids``
     (ranked, with their ETAs in seconds) that can be had, and audit the decision as ``mode``
-    (``reasons``: the reason if that unit is the one; else ``reason_if_none``). Returns whether
-    it was decided here, the unit and the dispatch time (None, None: no unit)."""
+    (``reasons``: the reason if that unit is the one; else ``reason_if_none``, and only with
+    ``record_none``: without, an incident that gets no unit stays undecided). Returns whether
+    it was open and undecided, the unit and the dispatch time (None, None: no unit)."""
     async with conn.cursor() as cursor:
         await cursor.execute(_DISPATCH, {
             "incident_id": incident_id, "ids": unit_ids, "etas": etas, "reasons": reasons,
             "reason_if_none": reason_if_none, "requested_by": requested_by, "mode": mode,
+            "record_none": record_none,
             "candidates": json.dumps(candidates, ensure_ascii=False)})
         decided, unit_id, dispatched_at = await cursor.fetchone()
     return decided, unit_id, dispatched_at

@@ -62,6 +62,35 @@ def test_a_priority_one_alarm_gets_its_unit_while_a_position_batch_is_written(cl
     close(client, city, incident["id"])
 
 
+def test_an_alarm_whose_ranked_units_are_all_being_claimed_gets_a_further_free_one(
+        client, city, monkeypatch):
+    """Near the end of the free fleet, concurrent alarms claim the units nearest to them all at
+    once: every unit this alarm ranked is being claimed by another transaction, while farther
+    units are free. It still gets one (the nearest of those), rather than an answer without a
+    unit while one is free."""
+    from patrol import alarms
+    monkeypatch.setattr(alarms, "CLAIM_DEPTH", 1)  # ranks the 5 candidates an answer lists
+    probe = alarm(client, city, priority=4).json()
+    close(client, city, probe["id"])
+    nearest = [c["unit_id"] for c in probe["candidates"]]
+    assert len(nearest) == 5 and len(city.unit_ids) > 6
+    with city.engine.connect() as claims:  # other alarms' claims, not yet committed
+        claims.execute(sa.text("SELECT id FROM units WHERE id = ANY(:ids) FOR NO KEY UPDATE"),
+                       {"ids": nearest})
+        reply = alarm(client, city)
+        claims.rollback()
+    incident = reply.json()
+    assert reply.status_code == 201, reply.text
+    assert incident["unit_id"] is not None and incident["unit_id"] not in nearest, incident
+    assert incident["candidates"] == probe["candidates"]
+    with city.engine.connect() as conn:
+        first = conn.execute(sa.text(
+            "SELECT min(candidates -> 5 ->> 'unit_id')::int FROM dispatch_decisions "
+            "WHERE incident_id = :id"), {"id": incident["id"]}).scalar()
+    assert incident["unit_id"] == first  # the fastest of the units not being claimed
+    close(client, city, incident["id"])
+
+
 def test_an_incident_closed_before_its_decision_gets_no_unit(client, city, monkeypatch):
     """A dispatcher closes the incident between its storing and its decision: no unit is
     claimed for it, and it stays closed."""
