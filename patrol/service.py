@@ -89,20 +89,6 @@ def mark_arrived(engine: sa.Engine, config: DispatchConfig, incident_id: int, *,
         return _incident_view(conn, config, incident_id)
 
 
-def close_incident(engine: sa.Engine, config: DispatchConfig, incident_id: int, *,
-                   actor: Actor) -> dict:
-    """Close an incident (audited as ``actor``'s); its unit becomes available again."""
-    with _transaction(engine) as conn:
-        status = _locked_incident(conn, incident_id)
-        if status == "closed":
-            raise Conflict(f"incident {incident_id} is already closed")
-        released = incident_store.release(conn, incident_id)
-        incident_store.set_incident_status(conn, incident_id, status="closed")
-        audit.record(conn, actor, "close", incident_id=incident_id,
-                     unit_id=released[0] if released else None, details={"from": status})
-        return _incident_view(conn, config, incident_id)
-
-
 @contextmanager
 def _transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A transaction in which a write the database refuses by one of the dispatch rules

@@ -33,7 +33,7 @@ from zones.queries import LOCATE_FROM
 from zones.track_store import APPEND_TRACK
 
 
-def _pyformat(sql: str) -> str:
+def pyformat(sql: str) -> str:
     """SQLAlchemy's ``:name`` parameters → psycopg's ``%(name)s``, for statements this module
     runs on the driver's cursor (``::`` casts are left alone)."""
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
@@ -77,7 +77,7 @@ _FEED_FIELDS = ("horizon", "epoch", "id", "revision", "fix_revision", "callsign"
 #: The first round trip of every alarm: the incident stored and returned as
 #: :func:`zones.incident_store.incident` shows it, the fleet's changes read. The insert does not
 #: change what the feed sees.
-_RECEIVE = _pyformat("WITH incident AS (" + _INSERT_INCIDENT + """)
+_RECEIVE = pyformat("WITH incident AS (" + _INSERT_INCIDENT + """)
 SELECT i.id, i.category, i.priority, i.description, i.status, i.unit_kind, i.input_crs, i.lon,
        i.lat, i.road_lon, i.road_lat, i.grid_id, g.code, i.zone_id, i.station_id, s.name,
        i.received_at, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::integer,
@@ -144,7 +144,7 @@ LIMIT %(limit)s
 """
 
 #: An incident as the API shows it, and its first decision (None: none yet).
-_INCIDENT_WITH_DECISION = _pyformat("SELECT i.*, d.* FROM (" + INCIDENT_SQL + """) AS i
+_INCIDENT_WITH_DECISION = pyformat("SELECT i.*, d.* FROM (" + INCIDENT_SQL + """) AS i
 LEFT JOIN LATERAL (SELECT d.mode, d.chosen_unit_id, d.reason, d.candidates
                    FROM dispatch_decisions d WHERE d.incident_id = i.id
                    ORDER BY d.id LIMIT 1) AS d ON true""")

@@ -13,7 +13,7 @@ from api.errors import errors
 from api.inputs import INT32_MAX, IdPath, Moment
 from api.schemas.incidents import (AssignUnit, IncidentCreate, IncidentCreated, IncidentDetail,
                                    IncidentPublic, IncidentStatusChoice)
-from patrol import alarms, service
+from patrol import alarms, closing, service
 
 router = APIRouter(prefix="/incidents", tags=["incidents"],
                    responses=errors(401, 403, 422, 503))
@@ -80,7 +80,7 @@ def arrive_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
 
 
 @router.post("/{incident_id}/close", response_model=IncidentPublic, responses=errors(404, 409))
-def close_incident(incident_id: IdPath, engine: EngineDep, config: ConfigDep,
-                   caller: Dispatcher) -> dict:
+async def close_incident(incident_id: IdPath, pool: LoopPoolDep, config: ConfigDep,
+                         caller: Dispatcher) -> dict:
     """Close an incident; its unit becomes available again."""
-    return service.close_incident(engine, config, incident_id, actor=caller.actor)
+    return await closing.close_incident(pool, config, incident_id, actor=caller.actor)

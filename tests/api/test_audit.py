@@ -102,7 +102,7 @@ def test_a_change_whose_audit_row_fails_is_undone(client, city, monkeypatch):
 
     monkeypatch.setattr(service.audit, "record", broken)
     with pytest.raises(sa.exc.DataError):
-        client.post(f"/incidents/{incident['id']}/close", headers=city.headers("dispatcher"))
+        client.post(f"/incidents/{incident['id']}/arrive", headers=city.headers("dispatcher"))
     monkeypatch.undo()
     stored = client.get(f"/incidents/{incident['id']}", headers=city.headers("dispatcher"))
     assert stored.json()["status"] == "dispatched"

@@ -37,6 +37,7 @@ def test_full_lifecycle(client, city):
         reply = client.post(f"/incidents/{incident_id}/{step}", headers=city.headers("dispatcher"))
         assert reply.status_code == 200 and reply.json()["status"] == status
     stored = client.get(f"/incidents/{incident_id}", headers=city.headers("planner")).json()
+    assert reply.json() == {name: stored[name] for name in reply.json()}  # the close's answer
     assert stored["received_at"] <= stored["dispatched_at"] <= stored["arrived_at"] \
         <= stored["closed_at"]
     assert stored["warning"] is None
