@@ -21,6 +21,14 @@ Wuhan: all 派出所 as stations, grid and zones generated, 500 simulated patrol
    a unit although one was free: a car that no assignment held from one second before the
    alarm's receipt to one second after its decision, among the cars dispatched during the phase
    (so reachable) — the target is none.
+4. CPU per alarm, saturation left out: ``CPU_ALARMS`` priority-1 alarms, at most
+   ``CPU_CONCURRENCY`` at once (closed loop: nothing queues, nothing times out), each closed
+   when answered, while the simulator reports the 500 cars; the CPU seconds of the service and
+   of PostgreSQL over them, less what the same processes used in as long a time without alarms
+   (the simulator, move-up), per alarm and its close. On a shared machine these are the
+   figures to compare.
+
+Run ``bench_dispatch.py cpu`` for part 4 alone (compiled ranking).
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ DISPATCH_RATES, DISPATCH_SECONDS, HOLD_S = (50, 100, 200), 10.0, 1.0  # priority
 FLEET = 500
 PORT = 8765
 REQUEST_TIMEOUT_S = 20.0
+CPU_ALARMS, CPU_CONCURRENCY = 1000, 4
 
 
 def in_process(graph, units: Snapped, targets) -> None:
@@ -255,6 +264,50 @@ def dispatch_phase(url: str, server: subprocess.Popen, key: str, rate: int,
           f"them while one was free {len(free)}" + (f" (incidents {free[:10]})" if free else ""))
 
 
+async def closed_loop(key: str, bodies: list[bytes], n: int, concurrency: int) -> int:
+    """``n`` priority-1 alarms, at most ``concurrency`` at once, each closed when answered;
+    returns how many were answered 201."""
+    limit = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{PORT}", headers={
+            "X-API-Key": key, "Content-Type": "application/json"}) as client:
+
+        async def one(i: int) -> bool:
+            async with limit:
+                async with client.post("/incidents", data=bodies[i % len(bodies)]) as reply:
+                    answer = await reply.read()
+                if reply.status != 201:
+                    return False
+                async with client.post(f"/incidents/{json.loads(answer)['id']}/close") as closed:
+                    await closed.read()
+                return True
+
+        return sum(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+def cpu_phase(url: str, server: subprocess.Popen, key: str, bodies: list[bytes]) -> None:
+    """Part 4 of the module: CPU per alarm (and its close) of the service and of PostgreSQL,
+    without saturation, less the same processes' CPU without alarms for as long."""
+    service, database = process_tree(server.pid), process_tree(postmaster_pid(url))
+
+    def used() -> tuple[float, float]:
+        return (cpu_seconds(service),
+                cpu_seconds(database | process_tree(postmaster_pid(url))))
+
+    asyncio.run(closed_loop(key, bodies, 50, CPU_CONCURRENCY))  # warm
+    start, t0 = used(), time.monotonic()
+    answered = asyncio.run(closed_loop(key, bodies, CPU_ALARMS, CPU_CONCURRENCY))
+    busy, took = used(), time.monotonic() - t0
+    time.sleep(took)
+    idle = used()
+    per_alarm = [((busy[k] - start[k]) - (idle[k] - busy[k])) / CPU_ALARMS * 1e3
+                 for k in (0, 1)]
+    print(f"CPU per priority-1 alarm and its close, {CPU_ALARMS} alarms at most "
+          f"{CPU_CONCURRENCY} at once ({answered} answered 201, {CPU_ALARMS / took:.0f}/s): "
+          f"service {per_alarm[0]:.2f} ms, PostgreSQL {per_alarm[1]:.2f} ms (less "
+          f"{(idle[0] - busy[0]) / took * 1e3:.0f} and {(idle[1] - busy[1]) / took * 1e3:.0f} "
+          f"ms/s used without alarms)")
+
+
 def main() -> None:
     settings = Settings()
     graph = open_graph(settings.graph, SpeedModel(), settings.cache_dir)
@@ -277,12 +330,14 @@ def main() -> None:
             0, 0.01, 2000)
         snaps, _ = snap_points(graph, points_lon, points_lat)
         keep = [i for i, s in enumerate(snaps) if s is not None]
-        in_process(graph, units, [snaps[i] for i in keep[:300]])
+        only_cpu = sys.argv[1:] == ["cpu"]
+        if not only_cpu:
+            in_process(graph, units, [snaps[i] for i in keep[:300]])
         bodies = {priority: [json.dumps({"lon": float(points_lon[i]), "lat": float(points_lat[i]),
                                          "category": "bench", "priority": priority}).encode()
                              for i in keep] for priority in (1, 4)}
 
-        for ranking in sys.argv[1:] or ("compiled", "networkx"):
+        for ranking in ("compiled",) if only_cpu else sys.argv[1:] or ("compiled", "networkx"):
             # PYTHONPATH: serve this checkout's code, not whichever the `patrol` script finds.
             env = {**os.environ, "DATABASE_URL": url, "PATROL_RANKING": ranking,
                    "PYTHONPATH": str(ROOT)}
@@ -295,12 +350,16 @@ def main() -> None:
                 stderr=said)
             try:
                 asyncio.run(open_loop(key, 20, 2.0, bodies[4]))  # warm up both workers
+                if only_cpu:
+                    cpu_phase(url, server, key, bodies[1])
+                    continue
                 for rate, seconds in RATES:
                     ms, _ = asyncio.run(open_loop(key, rate, seconds, bodies[4]))
                     print(f"POST /incidents, {ranking} ranking, {rate}/s for {seconds:.0f} s "
                           f"({len(ms)} requests): p50 {np.median(ms):.1f} ms, "
                           f"p99 {np.percentile(ms, 99):.1f} ms")
                 if ranking == "compiled":
+                    cpu_phase(url, server, key, bodies[1])
                     for rate in DISPATCH_RATES:
                         dispatch_phase(url, server, key, rate, bodies[1])
                 if simulator.poll() is not None:
