@@ -46,12 +46,16 @@ class Demand:
 
     def objective_weight(self) -> NDArray[np.float64]:
         """Weights of the objective: hotspots and grid cells half each, so it sums to 1 (to the
-        half that exists when one kind is missing)."""
-        w = np.zeros(len(self))
-        for part in (self.hotspot, ~self.hotspot):
-            total = self.weight[part].sum()
-            if total > 0:
-                w[part] = 0.5 * self.weight[part] / total
+        half that exists when one kind is missing). Worked out once (read-only)."""
+        w = self.__dict__.get("_objective_weight")
+        if w is None:
+            w = np.zeros(len(self))
+            for part in (self.hotspot, ~self.hotspot):
+                total = self.weight[part].sum()
+                if total > 0:
+                    w[part] = 0.5 * self.weight[part] / total
+            w.flags.writeable = False
+            object.__setattr__(self, "_objective_weight", w)  # frozen: set once, here
         return w
 
 
@@ -251,8 +255,8 @@ class _Candidates:
 
     def best(self, sites: Cover, counts: dict, busy: float) -> tuple[int, int, float] | None:
         """The best allowed move (unit row, site, gain), None when none is allowed."""
-        add, _ = _marginals(self.demand.objective_weight(), counts[STANDARD_S], busy)
-        bound = sites.within[STANDARD_S] @ add
+        marginals = _marginals(self.demand.objective_weight(), counts[STANDARD_S], busy)
+        bound = sites.within[STANDARD_S] @ marginals[0]
         near = np.flatnonzero(self.allowed.any(axis=0))
         order = near[np.argsort(-bound[near], kind="stable")]
         sole = _sole_cover(self.demand, self.zone, counts[60], self.mine[60])
@@ -261,18 +265,21 @@ class _Candidates:
             block = order[start:start + _BLOCK]
             if best is not None and bound[block[0]] <= best[2]:
                 break  # no site from here on can gain more
-            gain = self.gains(sites, counts, busy, block, sole=sole)
+            gain = self.gains(sites, counts, busy, block, sole=sole, marginals=marginals)
             u, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
             if np.isfinite(gain[u, j]) and (best is None or gain[u, j] > best[2]):
                 best = (int(u), int(block[j]), float(gain[u, j]))
         return best
 
     def gains(self, sites: Cover, counts: dict, busy: float, block: NDArray, *,
-              sole: tuple | None = None) -> NDArray[np.float64]:
-        """gain[u, j] of moving unit row u to site ``block[j]`` (-inf: not allowed)."""
+              sole: tuple | None = None, marginals: tuple | None = None
+              ) -> NDArray[np.float64]:
+        """gain[u, j] of moving unit row u to site ``block[j]`` (-inf: not allowed);
+        ``sole`` and ``marginals``: as worked out for these counts already."""
         theirs = {r: sites.within[r][block].T.tocsr() for r in (60, STANDARD_S)}
-        gain = _gains(self.demand.objective_weight(), counts[STANDARD_S],
-                      self.mine[STANDARD_S], theirs[STANDARD_S], busy)
+        add, lose = marginals or _marginals(self.demand.objective_weight(),
+                                            counts[STANDARD_S], busy)
+        gain = _gains(add, lose, self.mine[STANDARD_S], theirs[STANDARD_S])
         mine, needed = sole or _sole_cover(self.demand, self.zone, counts[60], self.mine[60])
         ok = self.allowed[:, block] & ((mine @ theirs[60]).toarray() >= needed[:, None])
         return np.where(ok, gain, -np.inf)
@@ -286,11 +293,11 @@ def _marginals(weight: NDArray, k: NDArray, busy: float) -> tuple[NDArray, NDArr
     return add, lose
 
 
-def _gains(weight: NDArray, k: NDArray, units: sparse.csr_matrix, sites_t: sparse.csr_matrix,
-           busy: float) -> NDArray[np.float64]:
-    """gain[u, s]: the change of expected coverage if unit u left its place for site s: the
-    points only s reaches gain, those only u reaches lose, those both reach keep theirs."""
-    add, lose = _marginals(weight, k, busy)
+def _gains(add: NDArray, lose: NDArray, units: sparse.csr_matrix, sites_t: sparse.csr_matrix
+           ) -> NDArray[np.float64]:
+    """gain[u, s]: the change of expected coverage if unit u left its place for site s (``add``
+    and ``lose``: :func:`_marginals`): the points only s reaches gain, those only u reaches
+    lose, those both reach keep theirs."""
     both = (units @ sparse.diags(add - lose, format="csr") @ sites_t).toarray()
     return (sites_t.T @ add)[None, :] - (units @ lose)[:, None] - both
 
