@@ -222,7 +222,8 @@ async def _decide_and_record(conn: psycopg.AsyncConnection, config: DispatchConf
             chosen_unit_id=decision.chosen.unit_id if decision.chosen else None,
             reason=decision.reason, candidates=candidates)
         return decision if recorded else None
-    if_claimed = [decide(priority, ranked, {unit_id}, policy) for unit_id in ids]
+    # With only c claimable, decide over ranked chooses c, as over [c] (linear, not quadratic).
+    if_claimed = [decide(priority, [c], {c.unit_id}, policy) for c in ranked]
     if_none = decide(priority, ranked, set(), policy)
     decided, unit_id, dispatched_at = await alarm_store.dispatch_first_claimable(
         conn, incident_id=row["id"], unit_ids=ids, etas=[c.seconds for c in ranked],

@@ -57,8 +57,8 @@ async def _retry(conn: psycopg.AsyncConnection, config: DispatchConfig, incident
     if not ranked:
         return None
     ids = [c.unit_id for c in ranked]
-    reasons = [decide(incident["priority"], ranked, {unit_id}, config.policy).reason
-               for unit_id in ids]
+    reasons = [decide(incident["priority"], [c], {c.unit_id}, config.policy).reason
+               for c in ranked]  # with only c claimable, decide chooses c, as over [c]
     unit_id, _ = await retry_store.claim_for_waiting(
         conn, incident_id=incident["id"], unit_ids=ids, etas=[c.seconds for c in ranked],
         reasons=reasons, candidates=[c.as_dict() for c in ranked], actor=RECONCILER)
