@@ -64,7 +64,7 @@ class FleetCache:
         if changes["id"]:
             rows = self._newer(fleet_rows(changes))
             if len(rows["id"]):
-                self._merge(_snapped(rows, graph, snap_limit_m))
+                self._merge(self._snapped_changes(rows, graph, snap_limit_m))
         self.since = max(self.since, changes["horizon"])
         return True
 
@@ -115,6 +115,22 @@ class FleetCache:
             rows["fix_revision"] > self._columns["fix_revision"][held])
         return rows if keep.all() else {name: values[keep] for name, values in rows.items()}
 
+    def _snapped_changes(self, rows: dict[str, NDArray], graph: RoadGraph,
+                         snap_limit_m: float) -> dict[str, NDArray]:
+        """:func:`_snapped` for changes to the copy, snapping only what moved: a fix whose
+        revision is not newer is not written (so not snapped), and a home station where the
+        copy has it keeps the copy's snap (a dispatch or a close changes a unit's status, not
+        where it is)."""
+        known = np.array([self._row_of.get(u, -1) for u in rows["id"].tolist()], np.int64)
+        held, c = np.maximum(known, 0), self._columns
+        old_fix = (known >= 0) & (rows["fix_revision"] <= c["fix_revision"][held])
+        same_home = (known >= 0) & (rows["home_lon"] == c["home_lon"][held]) & (
+            rows["home_lat"] == c["home_lat"][held])
+        rows = _snapped(rows, graph, snap_limit_m, skip={"fix": old_fix, "home": same_home})
+        for name in ("home_edge", "home_fraction", "home_distance_m", "home_also"):
+            rows[name][same_home] = c[name][held[same_home]]
+        return rows
+
     def _merge(self, rows: dict[str, NDArray]) -> None:
         """Write the changed units over their rows (only a newer revision), appending new ones."""
         known = np.array([self._row_of.get(u, -1) for u in rows["id"].tolist()], np.int64)
@@ -149,12 +165,15 @@ def fleet_rows(changes: dict) -> dict[str, NDArray]:
             for name in FEED_COLUMNS}
 
 
-def _snapped(rows: dict[str, NDArray], graph: RoadGraph, snap_limit_m: float
-             ) -> dict[str, NDArray]:
-    """``rows`` with each unit's road positions: at its fix and at its home station."""
+def _snapped(rows: dict[str, NDArray], graph: RoadGraph, snap_limit_m: float, *,
+             skip: dict[str, NDArray] | None = None) -> dict[str, NDArray]:
+    """``rows`` with each unit's road positions: at its fix and at its home station; where
+    ``skip[where]`` (a mask) is true, none is worked out (off the network)."""
     for where in ("fix", "home"):
         lon, lat = (rows["lon"], rows["lat"]) if where == "fix" else (rows["home_lon"],
                                                                       rows["home_lat"])
+        if skip is not None:
+            lon, lat = np.where(skip[where], np.nan, lon), np.where(skip[where], np.nan, lat)
         snaps = _snap_known(graph, lon, lat, snap_limit_m)
         rows[f"{where}_edge"], rows[f"{where}_fraction"] = snaps.edge, snaps.fraction
         rows[f"{where}_distance_m"], rows[f"{where}_also"] = snaps.distance_m, snaps.also()

@@ -100,6 +100,15 @@ def test_the_copy_follows_every_kind_of_change(city, wuhan_central, unit_ids):
     assert sorted(changes["id"]) == sorted([moved, off_duty, stale, new_unit])  # only those
     assert_follows(cache, engine, graph)
 
+    # A status change keeps the unit's road positions; a new home station moves the unit placed
+    # there (its fix is stale).
+    run(engine, "UPDATE units SET status = 'available' WHERE id = :id", id=off_duty)
+    run(engine, "UPDATE units SET home_station_id = (SELECT s.id FROM stations s, units u "
+                "WHERE u.id = :id AND s.id <> u.home_station_id AND s.kind = 'police_station' "
+                "ORDER BY s.id LIMIT 1) WHERE id = :id", id=stale)
+    catch_up(cache, url, graph)
+    assert_follows(cache, engine, graph)
+
     # A unit on a junction is on every road that meets there, in the copy too.
     roads = graph.road_edges
     junction = int(np.argmax(np.bincount(np.concatenate([graph.edge_tail[roads],
