@@ -67,3 +67,6 @@ class Settings(BaseSettings):
                                      "(0: never)")
     moveup_busy: float = Field(0.3, gt=0, lt=1, description="move-up: the share of time a unit "
                                "is busy (q of the expected covering model)")
+    console_key_check_s: PositiveFloat = Field(30.0, description="a console's stream checks "
+                                               "this often that its key is still valid, "
+                                               "seconds (a revoked key's stream ends)")

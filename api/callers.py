@@ -55,15 +55,16 @@ class KeyRing:
         self._known: dict[str, tuple[float, Caller]] = {}
         self._unknown: OrderedDict[str, float] = OrderedDict()
 
-    async def caller(self, key: str) -> Caller | None:
-        """The caller of a valid key, else None."""
+    async def caller(self, key: str, *, fresh: bool = False) -> Caller | None:
+        """The caller of a valid key, else None; ``fresh``: looked up in the database now,
+        whatever is kept (a long-lived stream checks that its key was not revoked since)."""
         digest = api_keys.hash_key(key)
         now = time.monotonic()
         known = self._known.get(digest)
-        if known is not None and known[0] > now:
+        if known is not None and known[0] > now and not fresh:
             return known[1]
         refused_until = self._unknown.get(digest)
-        if refused_until is not None and refused_until > now:
+        if refused_until is not None and refused_until > now and not fresh:
             return None
         async with self._pool.connection() as conn:
             found = await api_keys.find_key(conn, digest)

@@ -1,8 +1,10 @@
-"""The dispatch consoles' live state: units and open incidents, pushed as changes.
+"""The dispatch consoles' live state: units, open incidents and the recommended moves, pushed as
+changes.
 
 Each API worker runs one :class:`ConsoleHub` for all the consoles connected to it. While one is
 connected, the hub reads the database's change feeds every :data:`POLL_S` seconds (the fleet's,
-``zones.alarm_store.fleet_changes``, and the incidents', ``zones.console_feed``) on a pool of
+``zones.alarm_store.fleet_changes``, and the incidents', ``zones.console_feed``, which also
+names the shown incidents deleted since; and the open moves, a handful of rows) on a pool of
 its own, so that an alarm never waits for a console, and sends every console only what changed
 since the last read. Each worker reads the database, not its own requests, so consoles on
 different workers see the same changes, whichever worker wrote them.
@@ -25,7 +27,7 @@ from collections.abc import AsyncIterator
 
 from patrol import deadlines
 from zones.alarm_store import fleet_changes
-from zones.console_feed import incident_changes
+from zones.console_feed import incident_changes, open_moves
 from zones.database import LoopPool
 
 #: Seconds between two reads of the change feeds while a console is connected.
@@ -45,6 +47,7 @@ class LiveState:
     def __init__(self) -> None:
         self.units: dict[int, list] = {}
         self.incidents: dict[int, dict] = {}
+        self.moves: list[dict] = []
 
     def apply_fleet(self, changes: dict, *, whole: bool) -> tuple[list[list], list[int]]:
         """Take the feed's ``changes`` (``whole``: every unit, so the missing ones are gone);
@@ -58,10 +61,11 @@ class LiveState:
             del self.units[unit_id]
         return changed, gone
 
-    def apply_incidents(self, rows: list[dict]) -> tuple[list[dict], list[int]]:
-        """Take changed incidents; returns those that look different and the ids of those that
-        were shown and are closed now."""
-        changed, gone = [], []
+    def apply_incidents(self, rows: list[dict], *, deleted: list[int] | tuple = ()
+                        ) -> tuple[list[dict], list[int]]:
+        """Take changed incidents and the ids of deleted ones; returns those that look
+        different and the ids of those that were shown and are closed or deleted now."""
+        changed, gone = [], [i for i in deleted if self.incidents.pop(i, None) is not None]
         for row in rows:
             known = self.incidents.get(row["id"])
             if row["status"] == "closed":
@@ -73,6 +77,11 @@ class LiveState:
                 changed.append(row)
         return changed, gone
 
+    def apply_moves(self, rows: list[dict]) -> bool:
+        """Take the open moves; returns whether they look different."""
+        changed, self.moves = rows != self.moves, rows
+        return changed
+
     def snapshot(self, *, stale_after_s: float, deadlines_s: dict[int, int]) -> dict:
         """Everything, with what the page needs to age it: the server's clock (seconds since
         the Unix epoch), when a fix turns stale (seconds), the arrival deadlines by priority
@@ -81,7 +90,8 @@ class LiveState:
                 "deadlines_s": deadlines_s,
                 "warnings": {"blue": deadlines.BLUE_AT, "yellow": deadlines.YELLOW_AT,
                              "red": deadlines.RED_AT},
-                "units": list(self.units.values()), "incidents": list(self.incidents.values())}
+                "units": list(self.units.values()), "incidents": list(self.incidents.values()),
+                "moves": self.moves}
 
 
 def _unit_rows(changes: dict) -> list[list]:
@@ -120,10 +130,11 @@ class ConsoleHub:
         self._opened = False
         self._state = LiveState()
 
-    async def events(self) -> AsyncIterator[tuple[str, str]]:
+    async def events(self, *, idle_s: float | None = None) -> AsyncIterator[tuple[str, str]]:
         """(event name, JSON text) for one console: a ``snapshot`` first, then ``units``
-        (``changed`` rows of :data:`UNIT_FIELDS`, ``gone`` ids) and ``incidents`` (``changed``,
-        ``gone``) as they happen. Ends when the console falls too far behind."""
+        (``changed`` rows of :data:`UNIT_FIELDS`, ``gone`` ids), ``incidents`` (``changed``,
+        ``gone``: closed or deleted) and ``moves`` (``moves``: all those open) as they happen, and ``idle`` (no text; not for the console) after ``idle_s``
+        seconds without any (None: never). Ends when the console falls too far behind."""
         queue: asyncio.Queue = asyncio.Queue(QUEUE_LENGTH)
         self._queues.add(queue)
         try:
@@ -131,7 +142,14 @@ class ConsoleHub:
             await self._ready.wait()
             yield "snapshot", json.dumps(self._state.snapshot(
                 stale_after_s=self._stale_after_s, deadlines_s=self._deadlines_s))
-            while (message := await queue.get()) is not None:
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), idle_s)
+                except TimeoutError:
+                    yield "idle", ""
+                    continue
+                if message is None:
+                    break
                 yield message
         finally:
             self._queues.discard(queue)
@@ -167,25 +185,30 @@ class ConsoleHub:
                     whole = fleet_since == 0 or fleet["epoch"] != epoch
                     if whole and fleet_since != 0:  # units deleted or stations changed
                         fleet = await fleet_changes(conn, since=0)
-                    horizon, incidents = await incident_changes(conn, since=incidents_since)
+                    horizon, incidents, deleted = await incident_changes(
+                        conn, since=incidents_since, shown=list(self._state.incidents))
+                    moves = await open_moves(conn)
             except Exception:  # the database is away: keep the consoles, try again
                 log.warning("console feed: reading the changes failed", exc_info=True)
                 await asyncio.sleep(1.0)
                 continue
             fleet_since, incidents_since, epoch = fleet["horizon"], horizon, fleet["epoch"]
             self._publish(*self._state.apply_fleet(fleet, whole=whole),
-                          *self._state.apply_incidents(incidents))
+                          *self._state.apply_incidents(incidents, deleted=deleted),
+                          moves=self._state.apply_moves(moves))
             self._ready.set()
             await asyncio.sleep(self._poll_s)
 
     def _publish(self, units: list, units_gone: list, incidents: list,
-                 incidents_gone: list) -> None:
+                 incidents_gone: list, *, moves: bool) -> None:
         messages = []
         if units or units_gone:
             messages.append(("units", json.dumps({"changed": units, "gone": units_gone})))
         if incidents or incidents_gone:
             messages.append(("incidents", json.dumps({"changed": incidents,
                                                       "gone": incidents_gone})))
+        if moves:
+            messages.append(("moves", json.dumps({"moves": self._state.moves})))
         if not self._ready.is_set():
             return  # the first read: consoles start from the snapshot
         for queue in list(self._queues):

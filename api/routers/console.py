@@ -24,14 +24,13 @@ from fastapi.responses import HTMLResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import Dispatcher
-from api.errors import errors
+from api.errors import Unauthorized, errors
 from maps.console import console_page
 
 router = APIRouter(prefix="/console", tags=["console"])
 #: Seconds between keep-alive comments on an idle stream (proxies close silent connections).
 PING_S = 15
-#: Seconds between checks that a stream's key is still valid (a revoked key's stream ends).
-KEY_RECHECK_S = 30
+
 
 
 @router.get("", response_class=HTMLResponse,
@@ -49,18 +48,24 @@ async def read_console(request: Request,
 @router.get("/events", include_in_schema=False)
 async def read_console_events(request: Request, caller: Dispatcher) -> EventSourceResponse:
     """Server-Sent Events: a ``snapshot``, then ``units`` and ``incidents`` changes
-    (``patrol.console_feed``)."""
+    (``patrol.console_feed``). The key is looked up afresh when the stream opens and every
+    ``PATROL_CONSOLE_KEY_CHECK_S`` seconds: a revoked key's stream ends, and the page's
+    reconnection is refused (401)."""
     hub, key_ring = request.app.state.console_hub, request.app.state.key_ring
+    check_s = request.app.state.settings.console_key_check_s
     key = request.headers["X-API-Key"]
+    if await key_ring.caller(key, fresh=True) is None:
+        raise Unauthorized("unknown or revoked API key")
 
     async def stream():
         checked = time.monotonic()
-        async with aclosing(hub.events()) as events:
+        async with aclosing(hub.events(idle_s=check_s / 4)) as events:
             async for event, data in events:
-                if time.monotonic() - checked > KEY_RECHECK_S:
-                    if await key_ring.caller(key) is None:
-                        return  # revoked or expired: the page's reconnection is refused
+                if time.monotonic() - checked >= check_s:
+                    if await key_ring.caller(key, fresh=True) is None:
+                        return  # revoked or expired
                     checked = time.monotonic()
-                yield ServerSentEvent(data=data, event=event)
+                if event != "idle":
+                    yield ServerSentEvent(data=data, event=event)
 
     return EventSourceResponse(stream(), ping=PING_S, headers={"Cache-Control": "no-store"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import sqlalchemy as sa
 
@@ -92,6 +93,62 @@ def test_the_hub_sends_a_snapshot_then_changes_written_elsewhere(city):
                                       "unit_id": city.unit_ids[1], "unit_callsign": "TEST-001",
                                       "dispatched_at": dispatched["changed"][0]["dispatched_at"]}]
     assert closed == {"changed": [], "gone": [incident["id"]]}
+
+
+def test_the_hub_pushes_deleted_incidents_and_the_open_moves(city):
+    """A deletion leaves no row to stamp: the shown incident still leaves every console. A move
+    proposed or decided anywhere is pushed as the whole list of open moves."""
+    unit = city.unit_ids[2]
+
+    async def run() -> list[tuple[str, dict]]:
+        hub = ConsoleHub(loop_pool(Settings(**{"DATABASE_URL": city.url}), size=1),
+                         stale_after_s=120, deadlines_s=DEADLINES, poll_s=0.05)
+        received = []
+        events = hub.events(idle_s=0.2)
+        try:
+            received.append(await anext(events))
+            for write in (_insert_incident, _delete_incidents, _propose_move, _decline_moves):
+                await asyncio.to_thread(write, city, unit)
+                deadline = time.monotonic() + 5
+                while (message := await anext(events))[0] == "idle":
+                    assert time.monotonic() < deadline, f"nothing pushed after {write.__name__}"
+                received.append(message)
+        finally:
+            await events.aclose()
+            await hub.close()
+        return [(name, json.loads(data)) for name, data in received]
+
+    (_, snapshot), (_, opened), (_, deleted), (_, proposed), (_, declined) = asyncio.run(run())
+    assert snapshot["moves"] == []
+    incident = opened["changed"][0]["id"]
+    assert deleted == {"changed": [], "gone": [incident]}
+    move = proposed["moves"][0]
+    assert len(proposed["moves"]) == 1 and move["unit_id"] == unit
+    assert move["status"] == "proposed" and move["gain"] == 0.01
+    assert move["expected_before"] == 0.5 and move["expected_after"] == 0.51
+    assert declined == {"moves": []}
+
+
+def _insert_incident(city, unit: int) -> None:
+    _run(city.engine, "INSERT INTO incidents (category, priority, geom) VALUES ('theft', 4, "
+         "ST_SetSRID(ST_MakePoint(114.27, 30.6), 4326))", {})
+
+
+def _delete_incidents(city, unit: int) -> None:
+    _run(city.engine, "DELETE FROM incidents WHERE id NOT IN "
+         "(SELECT incident_id FROM dispatch_decisions WHERE incident_id IS NOT NULL)", {})
+
+
+def _propose_move(city, unit: int) -> None:
+    _run(city.engine, "INSERT INTO moves (unit_id, site_kind, site_name, lon, lat, "
+         "drive_seconds, gain, coverage_before, coverage_after, reason) VALUES (:u, 'station', "
+         "'a post', 114.27, 30.6, 95, 0.01, '{\"expected\": 0.5}', '{\"expected\": 0.51}', "
+         "'rebalance')", {"u": unit})
+
+
+def _decline_moves(city, unit: int) -> None:
+    _run(city.engine, "UPDATE moves SET status = 'declined', decided_at = now() "
+         "WHERE status = 'proposed'", {})
 
 
 def _writes(city):
