@@ -24,6 +24,7 @@ from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
 from patrol.dispatch import DispatchPolicy
 from patrol.inputs import speed_model, tile_layer
+from patrol.live_rings import LiveRings
 from patrol.moveup_live import MoveUp
 from patrol.moveup_loop import moveup_forever
 from patrol.reconciler import reconcile_forever
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
         app.state.moveup = MoveUp(engine, road_graph, snap_limit_m=settings.snap_limit_m,
                                   stale_after_s=settings.stale_position_s,
                                   busy=settings.moveup_busy)
+        app.state.live_rings = LiveRings(road_graph, options=app.state.circle_options)
         app.state.console_tiles = tile_layer(settings.map_tiles)
         app.state.console_hub = ConsoleHub(  # its pool opens with the first console
             loop_pool(settings, name="patrol console", size=1),

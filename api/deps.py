@@ -18,6 +18,7 @@ from api.callers import Caller
 from api.errors import Forbidden, Unauthorized
 from patrol.circles import CircleOptions
 from patrol.coverage import CoverageMaps
+from patrol.live_rings import LiveRings
 from patrol.moveup_live import MoveUp
 from patrol.service import DispatchConfig
 from settings import Settings
@@ -57,6 +58,10 @@ async def get_coverage_maps(request: Request) -> CoverageMaps:
 
 async def get_moveup(request: Request) -> MoveUp:
     return request.app.state.moveup
+
+
+async def get_live_rings(request: Request) -> LiveRings:
+    return request.app.state.live_rings
 
 
 async def get_caller(request: Request,
@@ -101,6 +106,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CircleOptionsDep = Annotated[CircleOptions, Depends(get_circle_options)]
 CoverageMapsDep = Annotated[CoverageMaps, Depends(get_coverage_maps)]
 MoveUpDep = Annotated[MoveUp, Depends(get_moveup)]
+LiveRingsDep = Annotated[LiveRings, Depends(get_live_rings)]
 Dispatcher = Annotated[Caller, Depends(allow("dispatcher"))]
 Reporter = Annotated[Caller, Depends(allow("dispatcher", "unit"))]
 Reader = Annotated[Caller, Depends(allow("dispatcher", "planner"))]

@@ -91,7 +91,7 @@ class CoverTables:
         :data:`MOVE_HORIZON_S`); a unit is searched again only when its road position changed
         (units off the network reach nothing). When every unit stands where it stood at the
         last call (a dispatch takes one away), the last answer's rows are taken."""
-        keys = [_position_key(self.graph, snaps, i) for i in range(len(unit_ids))]
+        keys = [position_key(self.graph, snaps, i) for i in range(len(unit_ids))]
         last = self._last
         if last is not None:
             row_of = last[0]
@@ -117,7 +117,7 @@ class CoverTables:
         return cover, to_site
 
     def _unit_row(self, unit: int, snaps: Snapped, i: int) -> tuple:
-        key = _position_key(self.graph, snaps, i)
+        key = position_key(self.graph, snaps, i)
         kept = self._rows.get(unit)
         if kept is not None and kept[0] == key:
             return kept[1:]
@@ -131,9 +131,9 @@ class CoverTables:
         return row
 
 
-def _position_key(graph: RoadGraph, snaps: Snapped, i: int) -> tuple:
+def position_key(graph: RoadGraph, snaps: Snapped, i: int) -> tuple:
     """Where point i stands: its roads, and which stretch of :data:`RESEARCH_M` metres along
-    the first (the same key: the row is kept)."""
+    the first (the same key: what was worked out from there is kept)."""
     edge = int(snaps.edge[i])
     if edge < 0:
         return (edge,)

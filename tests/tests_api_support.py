@@ -11,6 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -65,6 +66,21 @@ def make_city(url: str, graph, fleet: int = FLEET) -> City:
     return City(url, engine, keys, unit_ids)
 
 
+
+
+def fresh_fixes(client, city) -> None:
+    """Every unit reports where it is now (so none is placed at its home station)."""
+    units = client.get("/units", headers=city.headers("dispatcher")).json()
+    now = datetime.now(timezone.utc).isoformat()
+    fixes = [{"unit_id": u["id"], "lon": u["lon"], "lat": u["lat"], "timestamp": now}
+             for u in units if u["lon"] is not None]
+    assert client.put("/units/positions", json={"fixes": fixes},
+                      headers=city.headers("dispatcher")).status_code == 200
+
+
+def available_lonlat(client, city) -> dict[int, tuple[float, float]]:
+    units = client.get("/units", headers=city.headers("dispatcher")).json()
+    return {u["id"]: (u["lon"], u["lat"]) for u in units if u["status"] == "available"}
 
 
 def store_without_decision(url: str, *, lon: float, lat: float, priority: int = 1) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from api.deps import ConfigDep, Dispatcher, EngineDep, LoopPoolDep, MoveUpDep, Reader
+from fastapi import APIRouter, Header, Response
+
+from api.deps import (ConfigDep, Dispatcher, EngineDep, LiveRingsDep, LoopPoolDep, MoveUpDep,
+                      Reader)
 from api.errors import errors
 from api.inputs import IdPath
+from api.schemas.geo import LiveRings
 from api.schemas.moves import LiveCoverage, MovePublic
 from patrol import moves
 from patrol.moveup_loop import live_coverage
@@ -20,6 +24,24 @@ async def read_live_coverage(pool: LoopPoolDep, config: ConfigDep, moveup: MoveU
     """Shares of hotspots and grid cells reached within 1, 3 and 5 minutes by the units that
     may answer an alarm, as they stand now, and the hotspots reached twice within 3."""
     return await live_coverage(pool, config, moveup)
+
+
+@router.get("/coverage/live/rings", response_model=LiveRings, responses={
+    304: {"description": "unchanged since the entity tag sent in If-None-Match"}})
+async def read_live_rings(pool: LoopPoolDep, config: ConfigDep, rings: LiveRingsDep,
+                          caller: Reader, response: Response,
+                          if_none_match: Annotated[str | None, Header()] = None
+                          ) -> dict | Response:
+    """The 1/3/5-minute circles of the units that may answer an alarm now (available or
+    relocating, where they stand; a stale fix counts at the home station), dissolved, as
+    GeoJSON polygons in WGS-84. Worked out again only when the fleet changed; the ``ETag``
+    names the fleet state, and a request that sends it back (``If-None-Match``) is answered
+    304 while it holds."""
+    tag, answer = await rings.read(pool, config)
+    if if_none_match == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    return answer
 
 
 @router.get("/moves", response_model=list[MovePublic])

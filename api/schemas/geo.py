@@ -54,6 +54,18 @@ class CirclesPublic(BaseModel):
     origin: Origin
 
 
+class LiveRings(BaseModel):
+    """The 1/3/5-minute circles of the units that may answer an alarm now, dissolved, smallest
+    first (a GeoJSON FeatureCollection, WGS-84; no features when no unit is counted)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[RingFeature]
+    computed_at: datetime = Field(description="the fleet as of this moment")
+    unit_ids: list[int] = Field(description="the units counted")
+    fleet_state: str = Field(description="the fleet state they are of (their ETag: sent back "
+                             "in If-None-Match, answered 304 while it holds)")
+
+
 class StationRef(BaseModel):
     id: int
     name: str

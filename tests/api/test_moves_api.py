@@ -20,7 +20,7 @@ from reference import times_between_snapped
 from routing import snap_many
 from routing.search import Weights
 from settings import Settings
-from tests_api_support import make_city
+from tests_api_support import available_lonlat, fresh_fixes, make_city
 from zones import move_store
 
 FLEET = 12
@@ -39,16 +39,6 @@ def client(city, wuhan_central):
     settings = Settings(**{"DATABASE_URL": city.url}, moveup_interval_s=0.2)
     with TestClient(create_app(settings, graph=wuhan_central.graph)) as test_client:
         yield test_client
-
-
-def fresh_fixes(client, city) -> None:
-    """Every unit reports where it is now (so none is placed at its home station)."""
-    units = client.get("/units", headers=city.headers("dispatcher")).json()
-    now = datetime.now(timezone.utc).isoformat()
-    fixes = [{"unit_id": u["id"], "lon": u["lon"], "lat": u["lat"], "timestamp": now}
-             for u in units if u["lon"] is not None]
-    assert client.put("/units/positions", json={"fixes": fixes},
-                      headers=city.headers("dispatcher")).status_code == 200
 
 
 def nx_counts(graph, city, lonlat: list[tuple[float, float]]) -> tuple:
@@ -84,11 +74,6 @@ def audited(city, unit_id: int, action: str) -> list[str]:
         return list(conn.execute(sa.text(
             "SELECT details->>'move_id' FROM audit_events WHERE unit_id = :u AND action = :a "
             "ORDER BY id"), {"u": unit_id, "a": action}).scalars())
-
-
-def available_lonlat(client, city) -> dict[int, tuple[float, float]]:
-    units = client.get("/units", headers=city.headers("dispatcher")).json()
-    return {u["id"]: (u["lon"], u["lat"]) for u in units if u["status"] == "available"}
 
 
 def test_live_coverage_equals_networkx(client, city, wuhan_central):
