@@ -15,6 +15,8 @@ the console is opened in headless Chromium (selenium, Debian's chromium-driver).
 4. Server CPU: the two workers' CPU (user + system, % of one core) over 20 s with no console,
    with one, and with ten (plain stream readers spread over both workers); the cost per
    console is the difference divided by the consoles.
+5. The coverage overlay (the 1/3/5-minute circles of the free units): seconds to work it out
+   for the moving fleet, to answer it from memory, and its size.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from patrol.live_rings import MOVED_EVERY_S  # noqa: E402
 from patrol.simulator import create_fleet  # noqa: E402
 from routing import SpeedModel, open_graph  # noqa: E402
 from settings import DATA_DIR, Settings  # noqa: E402
@@ -188,20 +191,47 @@ def cpu_with(server: subprocess.Popen, key: str, consoles: int) -> float:
     return 100 * (worker_cpu_s(server) - before) / (time.monotonic() - t0)
 
 
+def overlay_costs(driver: webdriver.Chrome, key: str) -> tuple[float, float, int]:
+    """The coverage overlay (GET /coverage/live/rings) of the moving fleet: seconds to work it
+    out (the first request once the kept answer is older than MOVED_EVERY_S, no page asking
+    meanwhile), to answer from memory (the next one, on the same connection: the same
+    worker), and its size in bytes."""
+    driver.get("about:blank")
+    time.sleep(MOVED_EVERY_S + 1)
+    with httpx.Client(base_url=BASE, headers={"X-API-Key": key}, timeout=120) as client:
+        client.get("/health")  # the connection opened
+        t0 = time.perf_counter()
+        first = client.get("/coverage/live/rings")
+        t1 = time.perf_counter()
+        client.get("/coverage/live/rings").raise_for_status()
+        t2 = time.perf_counter()
+    first.raise_for_status()
+    return t1 - t0, t2 - t1, len(first.content)
+
+
 def screenshot(driver: webdriver.Chrome, key: str, path: Path) -> None:
-    """The console with a few incidents, one selected with its ranked units."""
+    """The console with a few incidents, one selected with its ranked units, the coverage
+    overlay, the move-up hints and a car's last minutes replayed."""
     with httpx.Client(base_url=BASE, headers={"X-API-Key": key}) as client:
         for lon, lat, priority in ((114.262, 30.595, 4), (114.285, 30.610, 2),
-                                   (114.300, 30.590, 3)):
+                                   (114.300, 30.590, 3), (114.270, 30.580, 1)):
             client.post("/incidents", json={"lon": lon, "lat": lat, "category": "theft",
                                             "priority": priority}).raise_for_status()
+        car = client.get("/units").json()[40]["id"]
     driver.get(f"{BASE}/console")
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#queue li"))
-    driver.execute_script("window.patrolConsole.unitCount()")
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+        "return window.patrolConsole.overlay()"))
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#moves li"))
+    driver.execute_script(f"window.patrolConsole.replayUnit({car}, 10)")
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return window.patrolConsole.replay()"))
+    driver.execute_script("window.patrolConsole.seekReplay(600)")
     driver.find_element(By.CSS_SELECTOR, "#queue li").click()
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR,
                                                               "#candidates tbody tr"))
-    time.sleep(1)
+    driver.execute_script("window.PatrolConsole.map.setView([30.598, 114.278], 13)")
+    time.sleep(2)
     driver.save_screenshot(str(path))
 
 
@@ -246,6 +276,9 @@ def main() -> None:
                   f"{PROBE_EVERY_S} s: p50 {np.median(shown):.0f} ms, "
                   f"p95 {np.percentile(shown, 95):.0f} ms, max {shown.max():.0f} ms"
                   + (f"; {missed} never shown" if missed else ""))
+            worked, kept, size = overlay_costs(driver, key)
+            print(f"coverage overlay of {FLEET + 1} units: worked out in {worked:.2f} s, "
+                  f"answered from memory in {1e3 * kept:.0f} ms, {size / 1e6:.2f} MB")
             if args.screenshot:
                 screenshot(driver, key, args.screenshot)
                 print(f"screenshot: {args.screenshot}")

@@ -2,7 +2,8 @@
 slider that drives a marker along the path and draws the road driven so far.
 
 It draws the GeoJSON of :func:`patrol.track_replay.track_replay`; it neither queries nor serves.
-Leaflet is inlined and the slider is a few lines of plain JavaScript (folium's
+Leaflet is inlined and the slider is plain JavaScript (``templates/track_player.js``, which the
+dispatch console shares; folium's
 ``TimestampedGeoJson`` would load jQuery, jQuery UI, moment and Leaflet.TimeDimension from CDNs),
 so the page works offline: only the base map tiles come from the network.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from importlib import resources
 
 import folium
 from branca.element import MacroElement, Template
@@ -90,65 +92,12 @@ box-shadow:0 1px 4px rgba(0,0,0,.4);font:13px sans-serif;min-width:360px}
 .track-slider input[type=range]{width:100%}</style>
 {% endmacro %}
 {% macro script(this, kwargs) %}
+{{ this.player }}
 (function () {
-  var map = {{ this._parent.get_name() }};
-  var pieces = {{ this.pieces }};
-  var all = [].concat.apply([], pieces);
-  if (!all.length) { return; }
-  var t0 = all[0][2], t1 = all[all.length - 1][2];
-  var driven = L.polyline([], {color: "{{ this.driven }}", weight: 5}).addTo(map);
-  var car = L.circleMarker([all[0][0], all[0][1]], {radius: 8, color: "#000", weight: 2,
-      fillColor: "#ffd92f", fillOpacity: 1}).addTo(map);
-  var box = L.control({position: "bottomleft"});
-  var input, label, button, timer = null;
-  box.onAdd = function () {
-    var div = L.DomUtil.create("div", "track-slider");
-    div.innerHTML = '<div><b></b></div><button type="button">&#9654;</button> ' +
-      '<span class="time"></span><input type="range" min="0" max="1000" value="0">';
-    div.querySelector("b").textContent = {{ this.title }};
-    input = div.querySelector("input"); label = div.querySelector(".time");
-    button = div.querySelector("button");
-    input.addEventListener("input", function () { draw(+input.value); });
-    button.addEventListener("click", play);
-    L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
-    return div;
-  };
-  box.addTo(map);
-  function at(piece, t) {  // the vertices up to t and the point at t
-    var out = [];
-    for (var i = 0; i < piece.length; i++) {
-      var v = piece[i];
-      if (v[2] <= t) { out.push([v[0], v[1]]); continue; }
-      if (i > 0) {
-        var u = piece[i - 1], f = (t - u[2]) / (v[2] - u[2]);
-        out.push([u[0] + f * (v[0] - u[0]), u[1] + f * (v[1] - u[1])]);
-      }
-      break;
-    }
-    return out;
-  }
-  function draw(step) {
-    var t = t0 + (t1 - t0) * step / 1000, lines = [], last = null;
-    pieces.forEach(function (p) {
-      var part = at(p, t);
-      if (part.length) { lines.push(part); last = part[part.length - 1]; }
-    });
-    driven.setLatLngs(lines);
-    if (last) { car.setLatLng(last); }
-    label.textContent = new Date(t).toISOString().replace("T", " ").slice(0, 19) + " UTC";
-  }
-  function play() {
-    if (timer) { clearInterval(timer); timer = null; button.innerHTML = "&#9654;"; return; }
-    if (+input.value >= 1000) { input.value = 0; }
-    button.innerHTML = "&#10074;&#10074;";
-    timer = setInterval(function () {
-      input.value = Math.min(1000, +input.value + 2); draw(+input.value);
-      if (+input.value >= 1000) { play(); }
-    }, 40);
-  }
   var start = /#t=([0-9]+)/.exec(location.hash);  // page.html#t=500: half way
-  input.value = start ? Math.min(1000, +start[1]) : 0;
-  draw(+input.value);
+  TrackPlayer.mount({{ this._parent.get_name() }}, {{ this.pieces }},
+                    {title: {{ this.title }}, driven: "{{ this.driven }}",
+                     step: start ? +start[1] : 0});
 })();
 {% endmacro %}
 """)
@@ -159,3 +108,5 @@ box-shadow:0 1px 4px rgba(0,0,0,.4);font:13px sans-serif;min-width:360px}
         self.pieces = json.dumps(pieces)
         self.title = json.dumps(title).replace("</", "<\\/")
         self.driven = DRIVEN_COLOUR
+        self.player = (resources.files("maps") / "templates" / "track_player.js").read_text(
+            encoding="utf-8")

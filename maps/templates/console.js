@@ -1,8 +1,11 @@
 // The dispatch console: live units and incidents (pushed by the server), and the dispatcher's
-// actions, each an ordinary call of the HTTP API with the dispatcher's key.
+// actions, each an ordinary call of the HTTP API with the dispatcher's key. The panels of
+// console_*.js use what this puts in window.PatrolConsole, and hear the stream's messages
+// through on(event, handler).
 (() => {
   'use strict';
-  const config = JSON.parse(document.getElementById('console-config').textContent);
+  const app = window.PatrolConsole;
+  const {config, toMap} = app;
   const KEY_SLOT = 'patrol.console.key';
   const RETRY_MS = 2000;
   const SHOWN_CANDIDATES = 6;  // the fastest units offered for one incident
@@ -16,34 +19,12 @@
   const incidentMarkers = new Map();
   const queueRows = new Map();
   const shown = {recordMoves: false, moveLog: []};
-
-  // ---- coordinates: WGS-84 from the server, shifted to GCJ-02 for Chinese tile sets --------
-  function gcj02Offset(lon, lat) {
-    const a = 6378245.0, ee = 0.00669342162296594323, pi = Math.PI;
-    const x = lon - 105.0, y = lat - 35.0;
-    let dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x))
-      + (20.0 * Math.sin(6.0 * x * pi) + 20.0 * Math.sin(2.0 * x * pi)) * 2.0 / 3.0
-      + (20.0 * Math.sin(y * pi) + 40.0 * Math.sin(y / 3.0 * pi)) * 2.0 / 3.0
-      + (160.0 * Math.sin(y / 12.0 * pi) + 320.0 * Math.sin(y * pi / 30.0)) * 2.0 / 3.0;
-    let dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x))
-      + (20.0 * Math.sin(6.0 * x * pi) + 20.0 * Math.sin(2.0 * x * pi)) * 2.0 / 3.0
-      + (20.0 * Math.sin(x * pi) + 40.0 * Math.sin(x / 3.0 * pi)) * 2.0 / 3.0
-      + (150.0 * Math.sin(x / 12.0 * pi) + 300.0 * Math.sin(x / 30.0 * pi)) * 2.0 / 3.0;
-    const radLat = lat / 180.0 * pi;
-    const magic = 1 - ee * Math.sin(radLat) ** 2;
-    const sqrtMagic = Math.sqrt(magic);
-    dlat = (dlat * 180.0) / ((a * (1 - ee)) / (magic * sqrtMagic) * pi);
-    dlon = (dlon * 180.0) / (a / sqrtMagic * Math.cos(radLat) * pi);
-    return [dlon, dlat];
+  const handlers = new Map();  // event name -> the panels' handlers
+  function on(event, handler) {
+    handlers.set(event, [...(handlers.get(event) || []), handler]);
   }
-  function outsideChina(lon, lat) {
-    return lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271;
-  }
-  // WGS-84 lon/lat -> the map's [lat, lon].
-  function toMap(lon, lat) {
-    if (config.coords !== 'gcj02' || outsideChina(lon, lat)) { return [lat, lon]; }
-    const [dlon, dlat] = gcj02Offset(lon, lat);
-    return [lat + dlat, lon + dlon];
+  function emit(event, ...args) {
+    for (const handler of handlers.get(event) || []) { handler(...args); }
   }
 
   // ---- the map ------------------------------------------------------------------------------
@@ -74,8 +55,8 @@
   }
   // One call of the API with the dispatcher's key; an error answer becomes an ApiError whose
   // message is the problem's detail (RFC 9457).
-  async function api(method, path, body) {
-    const headers = {'X-API-Key': state.key, 'Accept': 'application/json'};
+  async function api(method, path, body, extraHeaders) {
+    const headers = {'X-API-Key': state.key, 'Accept': 'application/json', ...extraHeaders};
     if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
     let response;
     try {
@@ -84,6 +65,7 @@
     } catch (e) {
       throw new ApiError(0, 'the service cannot be reached');
     }
+    if (response.status === 304) { return null; }  // unchanged since the ETag sent
     if (!response.ok) { throw new ApiError(response.status, await problemDetail(response)); }
     return response.status === 204 ? null : response.json();
   }
@@ -110,6 +92,7 @@
     $('signin-error').textContent = reason || '';
     $('signin').hidden = false;
     setLink('offline');
+    emit('signed-out');
   }
   function signIn(key) {
     state.key = key;
@@ -176,6 +159,7 @@
     if (event === 'snapshot') { applySnapshot(message); }
     else if (event === 'units') { applyUnits(message.changed, message.gone); }
     else if (event === 'incidents') { applyIncidents(message.changed, message.gone); }
+    emit(event, message);
   }
 
   // ---- live state -----------------------------------------------------------------------------
@@ -214,9 +198,11 @@
       state.units.set(id, unit);
       let marker = unitMarkers.get(id);
       if (!marker) {
-        marker = L.circleMarker(toMap(lon, lat), unitStyle(unit)).addTo(map);
+        marker = L.circleMarker(toMap(lon, lat), {...unitStyle(unit), bubblingMouseEvents: false})
+          .addTo(map);
         marker.bindTooltip(() => unitLabel(state.units.get(id)));
         unitMarkers.set(id, marker);
+        emit('unit-marker', id, marker);
       } else {
         if (known.lon !== lon || known.lat !== lat) {
           marker.setLatLng(toMap(lon, lat));
@@ -479,13 +465,17 @@
     signIn($('signin-key').value.trim());
   });
 
-  // For tests and the benchmark: what the page shows, read-only.
+  // For tests and the benchmark: what the page shows, read-only (the panels add theirs).
   window.patrolConsole = Object.assign(shown, {
     unitLatLng: (id) => { const m = unitMarkers.get(id); return m ? [m.getLatLng().lat, m.getLatLng().lng] : null; },
     unitCount: () => unitMarkers.size,
     incidentIds: () => [...state.incidents.keys()],
   });
 
-  const kept = sessionStorage.getItem(KEY_SLOT);
-  if (kept) { signIn(kept); }
+  // Signs in with the key this tab kept, once every panel listens.
+  function start() {
+    const kept = sessionStorage.getItem(KEY_SLOT);
+    if (kept) { signIn(kept); }
+  }
+  Object.assign(app, {$, map, state, on, say, api, act, clock, serverNow, unitLabel, start});
 })();

@@ -3,30 +3,40 @@ chromium-driver), against the API served by two uvicorn workers on real PostGIS.
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from matching_support import synthetic_track
 from routing.coords import from_wgs84
 from tests_api_support import running_server
+from zones.api_keys import create_api_key, list_api_keys, revoke_api_key
 
 #: Seconds a pushed change may take to show on the page (the issue's bound).
 SHOWN_WITHIN_S = 2.0
+#: Seconds between checks that a console's key is still valid (PATROL_CONSOLE_KEY_CHECK_S).
+KEY_CHECK_S = 1.0
 
 
 @pytest.fixture(scope="module")
 def base(city, wuhan_central_compiled, tmp_path_factory):
     """Two workers: the page's stream and the API calls of a test may reach different ones."""
     log = tmp_path_factory.mktemp("console") / "server.log"
-    with running_server(city.url, wuhan_central_compiled, log, workers=2,
-                        env={"PATROL_MAP_TILES": "none"}) as url:
+    env = {"PATROL_MAP_TILES": "none", "PATROL_CONSOLE_KEY_CHECK_S": str(KEY_CHECK_S),
+           "PATROL_REBALANCE_EVERY_S": "0",  # the moves a test writes stay proposed
+           "PATROL_RECONCILE_AFTER_S": "60"}  # an incident a test writes stays undecided
+    with running_server(city.url, wuhan_central_compiled, log, workers=2, env=env) as url:
         yield url
 
 
@@ -67,8 +77,23 @@ def signed_in(browser, base: str, city) -> None:
 
 
 def wait(browser, condition, what: str, timeout_s: float = 10.0):
-    return WebDriverWait(browser, timeout_s, poll_frequency=0.05).until(
+    """``condition()`` once true; an element replaced meanwhile (a pushed change redrew it)
+    is looked up again."""
+    return WebDriverWait(browser, timeout_s, poll_frequency=0.05,
+                         ignored_exceptions=[NoSuchElementException,
+                                             StaleElementReferenceException]).until(
         lambda _: condition(), message=f"waited {timeout_s} s for {what}")
+
+
+def click(browser, selector: str) -> None:
+    """Click the element at ``selector`` (looked up again if a pushed change redrew it)."""
+    wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, selector).click() or True,
+         f"clicking {selector}")
+
+
+def text_of(browser, selector: str) -> str:
+    return wait(browser, lambda: browser.find_element(By.CSS_SELECTOR, selector).text,
+                f"the text of {selector}")
 
 
 def text(browser, element_id: str) -> str:
@@ -199,3 +224,195 @@ def test_over_gcj02_tiles_markers_are_shifted_as_the_engine_shifts(base, browser
     lon, lat = from_wgs84(plain[1], plain[0], "gcj02")
     assert shifted == pytest.approx([float(lat), float(lon)], abs=1e-9)
     assert abs(shifted[1] - plain[1]) > 1e-3  # a few hundred metres in Wuhan
+
+
+def shown(browser, what: str):
+    """What the page's panel ``what`` shows (its read-only hook in window.patrolConsole)."""
+    return browser.execute_script(f"return window.patrolConsole.{what}")
+
+
+def free_units(city) -> set[int]:
+    """The units an alarm may take now, by the database."""
+    with city.engine.connect() as conn:
+        return set(conn.execute(sa.text(
+            "SELECT id FROM units WHERE status IN ('available', 'relocating') "
+            "AND kind = 'patrol_car'")).scalars())
+
+
+def set_status(base: str, city, unit_id: int, status: str) -> None:
+    reply = httpx.put(f"{base}/units/{unit_id}/status", json={"status": status},
+                      headers=city.headers("dispatcher"))
+    assert reply.status_code == 200, reply.text
+
+
+def test_the_coverage_overlay_follows_the_units_free_to_answer(base, browser, city):
+    """The 1/3/5-minute circles of the free units appear, are drawn again without a unit that
+    goes off duty, and can be switched off and on."""
+    signed_in(browser, base, city)
+    wait(browser, lambda: (shown(browser, "overlay()") or {}).get("drawn") == 3, "the overlay")
+    overlay = shown(browser, "overlay()")
+    assert overlay["seconds"] == [60, 180, 300]
+    assert set(overlay["unitIds"]) == free_units(city)
+    leaving = overlay["unitIds"][0]
+    set_status(base, city, leaving, "off_duty")
+    try:
+        wait(browser, lambda: leaving not in shown(browser, "overlay()")["unitIds"],
+             "the overlay without the unit", timeout_s=10)
+        overlay = shown(browser, "overlay()")
+        assert overlay["drawn"] == 3 and set(overlay["unitIds"]) == free_units(city)
+    finally:
+        set_status(base, city, leaving, "available")
+    switch = browser.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-overlays input")
+    switch.click()
+    assert shown(browser, "overlay()") is None
+    switch.click()
+    wait(browser, lambda: shown(browser, "overlay()") is not None, "the overlay again")
+    assert errors_logged(browser) == []
+
+
+def propose(city, unit_id: int, name: str) -> int:
+    """A move as the rebalance stores one; returns its id."""
+    def shares(expected: float) -> str:
+        rings = {"1": 0.2, "3": 0.7, "5": 0.9}
+        return json.dumps({"hotspots": rings, "cells": rings, "hotspots_double_3": 0.3,
+                           "expected": expected})
+
+    with city.engine.begin() as conn:
+        return conn.execute(sa.text(
+            "INSERT INTO moves (unit_id, site_kind, site_name, lon, lat, drive_seconds, gain, "
+            "coverage_before, coverage_after, reason) VALUES (:u, 'station', :n, 114.2745, "
+            "30.6050, 130, 0.012, CAST(:before AS jsonb), CAST(:after AS jsonb), 'rebalance') "
+            "RETURNING id"), {"u": unit_id, "n": name, "before": shares(0.61),
+                              "after": shares(0.622)}).scalar()
+
+
+def test_a_move_accepted_on_the_page_is_accepted_in_the_database(base, browser, city):
+    """A move written meanwhile is pushed to the panel; Accept relocates the unit (audited as
+    the dispatcher's); a move the API refuses shows its sentence; Decline declines."""
+    signed_in(browser, base, city)
+    unit = city.unit_ids[12]
+    move = propose(city, unit, "江汉路警务站")
+    row = f'#moves li[data-move-id="{move}"]'
+    wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, row), "the pushed move",
+         timeout_s=SHOWN_WITHIN_S + 1)
+    item = text_of(browser, row)
+    assert "TEST-012 → 江汉路警务站" in item and "+1.20 pts" in item
+    assert "61.0 % → 62.2 %" in item and "02:10 drive" in item
+    other = propose(city, unit, "a second post")
+    wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, f'#moves li[data-move-id="{other}"]'),
+         "the second move")
+    try:
+        click(browser, f"{row} button.accept")
+        wait(browser, lambda: f"Move #{move} accepted" in text(browser, "message"),
+             f"the accept (the page says: {text(browser, 'message')!r})")
+        with city.engine.connect() as conn:
+            status, by = conn.execute(sa.text("SELECT status, decided_by FROM moves WHERE id = :m"),
+                                      {"m": move}).one()
+            unit_status = conn.execute(sa.text("SELECT status FROM units WHERE id = :u"),
+                                       {"u": unit}).scalar()
+            audited = conn.execute(sa.text(
+                "SELECT actor FROM audit_events WHERE action = 'move_accept' "
+                "AND details->>'move_id' = :m"), {"m": str(move)}).scalars().all()
+        assert status == "accepted" and "dispatcher" in by and unit_status == "relocating"
+        assert len(audited) == 1 and "dispatcher" in audited[0]
+        wait(browser, lambda: "relocating" in browser.find_element(By.CSS_SELECTOR, row).text,
+             "the move shown under way")
+        second = f'#moves li[data-move-id="{other}"]'
+        click(browser, f"{second} button.accept")
+        message = browser.find_element(By.ID, "message")
+        wait(browser, lambda: "error" in message.get_attribute("class"), "the refusal")
+        assert message.text == (f"Move #{other} (TEST-012): unit {unit} of move {other} is "
+                                "relocating, not available: the move can no longer be accepted")
+        click(browser, f"{second} button.decline")
+        wait(browser, lambda: not browser.find_elements(By.CSS_SELECTOR, second),
+             "the declined move leaving the panel")
+        with city.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT status FROM moves WHERE id = :m"),
+                                {"m": other}).scalar() == "declined"
+    finally:
+        set_status(base, city, unit, "available")  # ends the relocation
+    assert errors_logged(browser) == []
+
+
+def click_unit(browser, unit_id: int) -> None:
+    """Click a unit's marker where the map draws it (markers are drawn on a canvas)."""
+    x, y, width, height = browser.execute_script(
+        f"const m = window.PatrolConsole.map, p = m.latLngToContainerPoint("
+        f"window.patrolConsole.unitLatLng({unit_id})), s = m.getSize();"
+        f"return [p.x, p.y, s.x, s.y];")
+    ActionChains(browser).move_to_element_with_offset(
+        browser.find_element(By.ID, "map"), int(x - width / 2), int(y - height / 2)).click().perform()
+
+
+def test_a_track_replay_draws_the_stored_path(base, browser, city, wuhan_central):
+    """A unit's drive posted as its track: "replay the last 15 minutes" from its marker draws
+    the matched path the API stores, and the slider's end puts the car at the path's end."""
+    unit = city.unit_ids[11]
+    track = synthetic_track(wuhan_central.graph, np.random.default_rng(11), sigma_m=5.0,
+                            interval_s=5.0, min_length_m=1500.0)
+    end = datetime.now(timezone.utc) - timedelta(seconds=2)
+    fixes = [{"lon": lon, "lat": lat, "timestamp": (end - timedelta(seconds=track.t[-1] - t))
+              .isoformat()} for lon, lat, t in zip(track.lon, track.lat, track.t)]
+    reply = httpx.post(f"{base}/units/{unit}/track", json={"fixes": fixes},
+                       headers=city.headers("dispatcher"))
+    assert reply.status_code == 200, reply.text
+    signed_in(browser, base, city)
+    wait(browser, lambda: shown(browser, f"unitLatLng({unit})") == pytest.approx(
+        [track.lat[-1], track.lon[-1]], abs=1e-6), "the unit at its last fix")
+    browser.execute_script(f"window.PatrolConsole.map.setView(window.patrolConsole"
+                           f".unitLatLng({unit}), 17)")
+    click_unit(browser, unit)
+    form = wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".unit-popup form"),
+                "the unit's popup")[0]
+    assert "TEST-011" in browser.find_element(By.CSS_SELECTOR, ".unit-popup").text
+    form.find_element(By.CSS_SELECTOR, "button.replay").click()
+    wait(browser, lambda: shown(browser, "replay()"), "the replay")
+    stored = httpx.get(f"{base}/units/{unit}/track", headers=city.headers("dispatcher"), params={
+        "from": (end - timedelta(minutes=15)).isoformat(),
+        "to": (end + timedelta(seconds=3)).isoformat()}).json()
+    paths = [[[lat, lon] for lon, lat in f["geometry"]["coordinates"]]
+             for f in stored["features"] if f["properties"]["kind"] == "path"]
+    replay = shown(browser, "replay()")
+    assert replay["unitId"] == unit and len(paths) >= 1 and sum(map(len, paths)) >= 10
+    assert replay["paths"] == paths
+    browser.execute_script("window.patrolConsole.seekReplay(1000)")
+    assert shown(browser, "replay()")["car"] == pytest.approx(paths[-1][-1], abs=1e-9)
+    slider = browser.find_element(By.CSS_SELECTOR, ".track-slider")
+    assert "TEST-011: the last 15 minutes" in slider.text and " UTC" in slider.text
+    assert errors_logged(browser) == []
+
+
+def test_a_deleted_incident_disappears_within_2_s(base, browser, city):
+    signed_in(browser, base, city)
+    with city.engine.begin() as conn:
+        incident = conn.execute(sa.text(
+            "INSERT INTO incidents (category, priority, geom) VALUES ('entered in error', 4, "
+            "ST_SetSRID(ST_MakePoint(114.276, 30.603), 4326)) RETURNING id")).scalar()
+    row = f'#queue li[data-incident-id="{incident}"]'
+    wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, row), "the incident")
+    with city.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM incidents WHERE id = :i"), {"i": incident})
+    deleted = time.monotonic()
+    wait(browser, lambda: not browser.find_elements(By.CSS_SELECTOR, row), "the deleted incident "
+         "leaving", timeout_s=SHOWN_WITHIN_S + 1)
+    assert time.monotonic() - deleted < SHOWN_WITHIN_S
+    assert incident not in shown(browser, "incidentIds()")
+    assert errors_logged(browser) == []
+
+
+def test_a_revoked_keys_stream_ends_and_the_page_asks_to_sign_in_again(base, browser, city):
+    with city.engine.begin() as conn:
+        key = create_api_key(conn, "dispatcher", name="revoked while signed in")
+        key_id = max(k["id"] for k in list_api_keys(conn))
+    sign_in(browser, base, key)
+    wait(browser, lambda: text(browser, "link") == "live", "the stream")
+    with city.engine.begin() as conn:
+        assert revoke_api_key(conn, key_id) is not None
+    revoked = time.monotonic()
+    wait(browser, lambda: browser.find_element(By.ID, "signin").is_displayed(), "the sign-in form",
+         timeout_s=15)
+    # The check interval (a quarter more: the stream checks when idle that often), the page's
+    # reconnection 2 s later (refused), and a second of slack on a busy machine.
+    assert time.monotonic() - revoked < KEY_CHECK_S * 1.25 + 2 + 1
+    assert text(browser, "signin-error") == "Sign-in failed: unknown or revoked API key"
+    assert browser.execute_script("return sessionStorage.length") == 0
