@@ -5,11 +5,13 @@ two-way road); the emission score is Gaussian in the distance to the road (``sig
 transition score decays with the difference between the road distance and the straight-line
 distance between consecutive fixes (``beta_m``). The most likely sequence (Viterbi) is
 reconstructed into pieces of driven road, with the gaps between fixes bridged by the shortest
-path. A fix farther than the radius from every road has no candidate and ends the piece, and so
-does a step that no road route can explain within the speed and detour limits: the match breaks
-instead of dragging a piece across. As Newson & Krumm do, a fix within 2σ of the last fix the
-model kept is left out of it (at 1 Hz such a step is mostly noise) and placed on the matched
-path afterwards. The kernels (numba) are :mod:`routing.matching_kernel` and
+path. A fix farther than the radius from every road has no candidate and ends the piece. A fix
+that no road route reaches within the speed and detour limits is left out (a glitch); when the
+next fixes cannot be reached either, the match breaks at the first of them instead of dragging a
+piece across. As Newson & Krumm do, a fix within 2σ of the last fix the model kept is left out
+of it (at 1 Hz such a step is mostly noise), and on a dense track the model may leave out a fix
+as an outlier at a fixed cost, rather than drive around the block to reach a fix that the noise
+put behind the car; fixes left out are placed on the matched path afterwards. The kernels (numba) are :mod:`routing.matching_kernel` and
 :mod:`routing.matching_trace`.
 """
 
@@ -33,6 +35,12 @@ PRIOR_SIGMA_M = 20.0
 PROBE_FIXES = 100
 #: Bounds (metres) of the GPS error estimated from a track.
 SIGMA_BOUNDS_M = (4.0, 50.0)
+#: Cost (nats) of leaving one fix out of the path as an outlier: the emission score of a fix
+#: three sigma from its road.
+OUTLIER_NATS = 4.5
+#: Only a fix whose neighbours in the model are at most this far apart (seconds) may be left
+#: out: on a dense track one fix carries little of the route.
+OUTLIER_WINDOW_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,8 @@ def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: flo
     indptr, head, tail = graph.fwd_indptr, graph.edge_head, graph.edge_tail
     choice, piece = kernel.viterbi(
         indptr, head, tail, length, x, y, t, *cands, skip, float(sigma_m), float(beta_m),
-        float(route_factor), float(max_speed), 2.0 * radius_m, back_tol)
+        OUTLIER_NATS, OUTLIER_WINDOW_S, float(route_factor), float(max_speed),
+        2.0 * radius_m, back_tol)
     ptr, between = kernel.connect(indptr, head, tail, length, choice, piece, cands[1], cands[2],
                                   back_tol)
     return _assemble(graph, t, cands, skip, choice, piece, ptr, between, back_tol,

@@ -24,6 +24,9 @@ from routing.kernel import _heap_pop, _heap_push
 
 #: Largest score deficit (nats) of a predecessor that a transition may start from.
 MAX_DEFICIT = 30.0
+#: Consecutive fixes that no road route reaches from the last fix which are left out (their
+#: step is noise, mostly backwards at 1 Hz) before the piece is broken at the first of them.
+MAX_DROPPED = 3
 
 
 @njit(cache=True, nogil=True)
@@ -84,83 +87,115 @@ def _reset(dist, touched, n_touched):
 
 
 @njit(cache=True, nogil=True)
-def _transitions(indptr, head, tail, length, p_lo, p_hi, lo, hi, cand_edge, cand_off, score,
-                 back, straight, limit, beta, back_tol, want, dist, label, pred, touched, heap_t,
-                 heap_v):
-    """Best predecessor and score of candidates ``lo:hi`` from candidates ``p_lo:p_hi``.
+def _transitions(indptr, head, tail, length, src, gain, src_limit, lo, hi, cand_edge, cand_off,
+                 score, back, beta, back_tol, want, dist, label, pred, touched, heap_t, heap_v):
+    """Best predecessor and score of candidates ``lo:hi`` from the candidates ``src``.
 
-    The transition score ``-(route - straight) / beta`` is linear in the route, so one search
-    from all predecessors, each starting at its remaining edge length plus ``beta`` times its
-    score deficit, finds every candidate's best predecessor at once. Routes longer than
-    ``limit`` metres, or whose score deficit exceeds ``MAX_DEFICIT`` nats, are not possible.
+    A step from ``a`` to ``b`` scores ``gain[a] - route / beta`` (``gain`` holds the score of
+    ``a`` plus its straight-line distance over ``beta``). That is linear in the route, so one
+    search from all predecessors, each starting at its remaining edge length plus ``beta`` times
+    its deficit of gain, finds every candidate's best predecessor at once. Routes longer than
+    ``src_limit[a]`` metres, or whose deficit exceeds ``MAX_DEFICIT`` nats, are not possible.
     """
-    best = -np.inf
-    for a in range(p_lo, p_hi):
-        best = max(best, score[a])
-    if best == -np.inf:
+    n_src = src.shape[0]
+    if n_src == 0:
         return
-    cap = limit + beta * MAX_DEFICIT
-    n_src = p_hi - p_lo
+    best = gain.max()
+    cap = src_limit.max() + beta * MAX_DEFICIT
     src_node = np.empty(n_src, np.int32)
     src_key = np.empty(n_src)
-    src_label = np.empty(n_src, np.int64)
     for j in range(n_src):
-        a = p_lo + j
+        a = src[j]
         src_node[j] = head[cand_edge[a]]
-        src_key[j] = length[cand_edge[a]] - cand_off[a] + beta * (best - score[a])
-        src_label[j] = a
-    linked = _relax(indptr, head, tail, length, src_node, src_key, src_label, lo, hi, cand_edge,
-                    cand_off, score, back, straight, limit, cap, best, beta, want, dist, label,
-                    pred, touched, heap_t, heap_v)
+        src_key[j] = length[cand_edge[a]] - cand_off[a] + beta * (best - gain[j])
+    linked = _relax(indptr, head, tail, length, src_node, src_key, src, gain, src_limit, lo, hi,
+                    cand_edge, cand_off, score, back, cap, best, beta, want, dist, label, pred,
+                    touched, heap_t, heap_v)
     if not linked:  # no best start was near enough: try each start alone, however unlikely
         for j in range(n_src):
-            a = src_label[j]
-            rest = np.array([length[cand_edge[a]] - cand_off[a]])
-            _relax(indptr, head, tail, length, src_node[j:j + 1], rest, src_label[j:j + 1], lo,
-                   hi, cand_edge, cand_off, score, back, straight, limit, limit, score[a], beta,
-                   want, dist, label, pred, touched, heap_t, heap_v)
+            rest = np.array([length[cand_edge[src[j]]] - cand_off[src[j]]])
+            _relax(indptr, head, tail, length, src_node[j:j + 1], rest, src[j:j + 1],
+                   gain[j:j + 1], src_limit[j:j + 1], lo, hi, cand_edge, cand_off, score, back,
+                   src_limit[j], gain[j], beta, want, dist, label, pred, touched, heap_t, heap_v)
     for b in range(lo, hi):
-        for a in range(p_lo, p_hi):  # forward (or a little back) on the same edge
+        for j in range(n_src):  # forward (or a little back) on the same edge
+            a = src[j]
             if cand_edge[a] == cand_edge[b] and cand_off[b] >= cand_off[a] - back_tol:
-                s = score[a] - (max(cand_off[b] - cand_off[a], 0.0) - straight) / beta
+                s = gain[j] - max(cand_off[b] - cand_off[a], 0.0) / beta
                 if s > score[b]:
                     score[b], back[b] = s, a
 
 
 @njit(cache=True, nogil=True)
-def _relax(indptr, head, tail, length, src_node, src_key, src_label, lo, hi, cand_edge, cand_off,
-           score, back, straight, limit, cap, best, beta, want, dist, label, pred, touched, heap_t,
-           heap_v):
-    """One search from the given starts; improves the scores of candidates ``lo:hi`` reached
-    within ``limit`` metres of road. Returns whether any was."""
+def _relax(indptr, head, tail, length, src_node, src_key, src, gain, src_limit, lo, hi,
+           cand_edge, cand_off, score, back, cap, best, beta, want, dist, label, pred, touched,
+           heap_t, heap_v):
+    """One search from the given starts (``src_key`` metres, labelled by their position in
+    ``src``); improves the scores of candidates ``lo:hi`` reached within their predecessor's
+    limit. Returns whether any was."""
     for b in range(lo, hi):
         want[tail[cand_edge[b]]] += 1
-    n_t = _layer(indptr, head, length, src_node, src_key, src_label, cap, want, hi - lo, dist,
-                 label, pred, touched, heap_t, heap_v)
+    n_t = _layer(indptr, head, length, src_node, src_key, np.arange(src.shape[0]), cap, want,
+                 hi - lo, dist, label, pred, touched, heap_t, heap_v)
     linked = False
     for b in range(lo, hi):
         v = tail[cand_edge[b]]
         want[v] = 0
         if dist[v] < np.inf:
-            a = label[v]
-            r = dist[v] - beta * (best - score[a]) + cand_off[b]
-            s = score[a] - (r - straight) / beta
-            if r <= limit and s > score[b]:
-                score[b], back[b] = s, a
+            j = label[v]
+            r = dist[v] - beta * (best - gain[j]) + cand_off[b]
+            s = gain[j] - r / beta
+            if r <= src_limit[j] and s > score[b]:
+                score[b], back[b] = s, src[j]
                 linked = True
     _reset(dist, touched, n_t)
     return linked
 
 
 @njit(cache=True, nogil=True)
+def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, beta, outlier, window, route_factor,
+             max_speed, slack):
+    """The possible predecessors of fix ``i``: the live candidates of fix ``prev`` and, leaving
+    ``prev`` out as an outlier (``outlier`` nats), of fix ``prev2`` (-1: none) when the two are
+    at most ``window`` seconds apart (dense fixes: leaving one out loses little of the route).
+    Returns ``(src, gain, limit)``; the straight distance of a step past ``prev`` is the
+    distance via ``prev``, so that leaving a fix out gains nothing but the detour it saves."""
+    step = np.hypot(fx[i] - fx[prev], fy[i] - fy[prev])
+    if prev2 >= 0 and ft[i] - ft[prev2] > window:
+        prev2 = -1
+    n = cand_ptr[prev + 1] - cand_ptr[prev]
+    if prev2 >= 0:
+        n += cand_ptr[prev2 + 1] - cand_ptr[prev2]
+    src = np.empty(n, np.int64)
+    gain = np.empty(n)
+    limit = np.empty(n)
+    k = 0
+    for f in (prev, prev2):
+        if f < 0:
+            continue
+        straight = np.hypot(fx[i] - fx[f], fy[i] - fy[f])
+        along = step if f == prev else step + np.hypot(fx[prev] - fx[f], fy[prev] - fy[f])
+        lim = min(route_factor * straight, max_speed * max(ft[i] - ft[f], 1.0)) + slack
+        penalty = 0.0 if f == prev else outlier
+        for a in range(cand_ptr[f], cand_ptr[f + 1]):
+            if score[a] > -np.inf:
+                src[k], gain[k], limit[k] = a, score[a] - penalty + along / beta, lim
+                k += 1
+    return src[:k], gain[:k], limit[:k]
+
+
+@njit(cache=True, nogil=True)
 def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_off, cand_dist,
-            skip, sigma, beta, route_factor, max_speed, slack, back_tol):
+            skip, sigma, beta, outlier, window, route_factor, max_speed, slack, back_tol):
     """Most likely candidate per fix, cut into pieces where no transition is possible.
 
     Returns ``(choice, piece)``: for each fix the chosen candidate (index into ``cand_*``, -1 for a
     fix without candidates or with ``skip`` set) and its piece number (-1 likewise). A
     transition is possible when the road distance is at most
-    ``min(route_factor * straight, max_speed * dt) + slack`` metres.
+    ``min(route_factor * straight, max_speed * dt) + slack`` metres. A fix may be left out of
+    the path as an outlier at a cost of ``outlier`` nats when the fixes before and after it are
+    at most ``window`` seconds apart (a step then goes from the one to the other); fixes left
+    out, and those that no route reaches, get ``skip`` set.
     """
     n = fx.shape[0]
     dist, label, pred, touched, want, heap_t, heap_v = _workspace(indptr, head)
@@ -171,31 +206,45 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
     choice = np.full(n, -1, np.int64)
     piece = np.full(n, -1, np.int64)
     starts = np.zeros(n, np.bool_)
-    prev = -1
-    for i in range(n):
+    dropped = np.zeros(n, np.bool_)
+    prev, prev2, first_drop, i = -1, -1, -1, 0
+    while i < n:
         lo, hi = cand_ptr[i], cand_ptr[i + 1]
         if skip[i]:
+            i += 1
             continue
         if hi == lo:
             prev = -1  # a fix far from every road ends the piece
+            i += 1
             continue
         linked = False
         if prev >= 0:
-            straight = np.hypot(fx[i] - fx[prev], fy[i] - fy[prev])
-            dt = max(ft[i] - ft[prev], 1.0)
-            limit = min(route_factor * straight, max_speed * dt) + slack
-            _transitions(indptr, head, tail, length, cand_ptr[prev], cand_ptr[prev + 1], lo, hi,
-                         cand_edge, cand_off, score, back, straight, limit, beta, back_tol,
-                         want, dist, label, pred, touched, heap_t, heap_v)
+            src, gain, lim = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, beta, outlier,
+                                      window, route_factor, max_speed, slack)
+            _transitions(indptr, head, tail, length, src, gain, lim, lo, hi, cand_edge,
+                         cand_off, score, back, beta, back_tol, want, dist, label, pred, touched,
+                         heap_t, heap_v)
             for b in range(lo, hi):
                 if score[b] > -np.inf:
                     score[b] += emit[b]
                     linked = True
+            if not linked and i < n - 1 and (first_drop < 0 or i - first_drop < MAX_DROPPED):
+                skip[i] = dropped[i] = True  # no road route explains it: try the next fix
+                first_drop = i if first_drop < 0 else first_drop
+                i += 1
+                continue
+            if not linked and first_drop >= 0:  # none of the next fixes either: break there
+                for j in range(first_drop, i):
+                    skip[j] = skip[j] and not dropped[j]
+                i, first_drop, prev = first_drop, -1, -1
+                continue
         if not linked:
             starts[i] = True
             for b in range(lo, hi):
                 score[b], back[b] = emit[b], -1
-        prev = i
+        prev2 = prev if linked else -1
+        prev, first_drop = i, -1
+        i += 1
     # Backtrack each piece from its best last candidate.
     n_piece = 0
     i = n - 1
@@ -212,12 +261,13 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
         while True:
             choice[i] = c
             piece[i] = n_piece
-            if starts[i]:
+            if starts[i] or back[c] < 0:
                 break
             c = back[c]
-            i -= 1
-            while skip[i]:
-                i -= 1
+            j = np.searchsorted(cand_ptr, c, side="right") - 1  # the fix of candidate c
+            for k in range(j + 1, i):
+                skip[k] = True  # left out as an outlier
+            i = j
         n_piece += 1
         i -= 1
     for i in range(n):  # number pieces in time order

@@ -70,27 +70,14 @@ def kubicka_track(tid: str) -> Track:
 
 
 def synthetic_track(graph: RoadGraph, rng: np.random.Generator, *, sigma_m: float,
-                    interval_s: float, min_length_m: float = 3000.0) -> Track:
-    """A drive along the fastest route between two random nodes at least ``min_length_m``
-    apart (straight line), sampled every ``interval_s`` s with noise of ``sigma_m`` per axis."""
-    indptr, head, ids, _ = graph.adjacency("forward")
-    while True:
-        a, b = rng.integers(graph.n_nodes, size=2)
-        if np.hypot(*(graph.node_xy[a] - graph.node_xy[b])) < min_length_m:
-            continue
-        _, dist, _, pred, _ = dijkstra(
-            indptr, head, ids, graph.edge_seconds, graph.edge_metres,
-            np.array([a], np.int32), np.zeros(1), np.zeros(1), np.zeros(1, np.int64), np.inf,
-            np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
-            np.zeros(0), np.zeros(0), np.zeros(0, np.int64), 0)
-        if np.isfinite(dist[b]):
-            break
-    edges = []
-    v = b
-    while v != a:
-        edges.append(int(pred[v]))
-        v = graph.edge_tail[pred[v]]
-    edges.reverse()
+                    interval_s: float, min_length_m: float = 3000.0, legs: int = 1) -> Track:
+    """A drive along the fastest routes (the directed graph: one-way streets respected) through
+    ``legs + 1`` random nodes, each at least ``min_length_m`` from the one before (straight
+    line), sampled every ``interval_s`` s with noise of ``sigma_m`` per axis."""
+    a, edges = _first_leg(graph, rng, min_length_m)
+    for _ in range(legs - 1):
+        a, leg = _leg(graph, rng, a, min_length_m, no_u_turn=edges[-1])
+        edges += leg
     xy, s, clock = _drive(graph, edges)
     t = np.arange(0.0, clock[-1], interval_s)
     along = np.interp(t, clock, s)
@@ -101,6 +88,58 @@ def synthetic_track(graph: RoadGraph, rng: np.random.Generator, *, sigma_m: floa
     lon, lat = graph.to_lonlat.transform(noisy_x, noisy_y)
     tl = np.column_stack(graph.to_lonlat.transform(truth_xy[:, 0], truth_xy[:, 1]))
     return Track(np.asarray(lon), np.asarray(lat), t, shapely.LineString(tl))
+
+
+def _first_leg(graph: RoadGraph, rng: np.random.Generator,
+               min_length_m: float) -> tuple[int, list[int]]:
+    """The fastest route (edge ids) between two random nodes at least ``min_length_m`` apart,
+    and its end node."""
+    indptr, head, ids, _ = graph.adjacency("forward")
+    while True:
+        a, b = rng.integers(graph.n_nodes, size=2)
+        if np.hypot(*(graph.node_xy[a] - graph.node_xy[b])) < min_length_m:
+            continue
+        _, dist, _, pred, _ = _search(graph, indptr, head, ids, int(a), graph.edge_seconds)
+        if np.isfinite(dist[b]):
+            return int(b), _edges_to(graph, pred, int(a), int(b))
+
+
+def _leg(graph: RoadGraph, rng: np.random.Generator, a: int, min_length_m: float, *,
+         no_u_turn: int) -> tuple[int, list[int]]:
+    """The fastest route (edge ids) from node ``a`` to a random reachable node at least
+    ``min_length_m`` away, and that node (``a`` and no edges when 1000 draws find none). The
+    route does not turn back along edge ``no_u_turn`` (the one it arrived by, -1: none)."""
+    indptr, head, ids, _ = graph.adjacency("forward")
+    seconds = graph.edge_seconds.copy()
+    if no_u_turn >= 0 and graph.edge_twin[no_u_turn] >= 0:
+        seconds[graph.edge_twin[no_u_turn]] = np.inf
+    _, dist, _, pred, _ = _search(graph, indptr, head, ids, a, seconds)
+    for _ in range(1000):
+        b = int(rng.integers(graph.n_nodes))
+        if (np.hypot(*(graph.node_xy[a] - graph.node_xy[b])) >= min_length_m
+                and np.isfinite(dist[b])):
+            break
+    else:
+        return a, []
+    return b, _edges_to(graph, pred, a, b)
+
+
+def _edges_to(graph: RoadGraph, pred: NDArray, a: int, b: int) -> list[int]:
+    """The edges of the search tree ``pred`` from node ``a`` to node ``b``, in driving order."""
+    edges = []
+    v = b
+    while v != a:
+        edges.append(int(pred[v]))
+        v = graph.edge_tail[pred[v]]
+    return edges[::-1]
+
+
+def _search(graph: RoadGraph, indptr, head, ids, a: int, seconds: NDArray):
+    return dijkstra(
+        indptr, head, ids, seconds, graph.edge_metres,
+        np.array([a], np.int32), np.zeros(1), np.zeros(1), np.zeros(1, np.int64), np.inf,
+        np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+        np.zeros(0), np.zeros(0), np.zeros(0, np.int64), 0)
 
 
 def _drive(graph: RoadGraph, edges: list[int]) -> tuple[NDArray, NDArray, NDArray]:

@@ -7,6 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from numpy.typing import NDArray
 
 from matching_support import (KUBICKA, KUBICKA_TRACKS, kubicka_map, kubicka_track, route_share,
                               synthetic_track)
@@ -108,6 +109,43 @@ def test_synthetic_wuhan_tracks_recover_the_true_route(wuhan_central, sigma_m, i
     assert np.mean(lane) >= (0.9 if sigma_m <= 10 else 0.7)
 
 
+#: Drives on the directed OSM extracts: legs at least this far apart (m), to fit the extract.
+DIRECTED = {"shanghai": 1000.0, "helsinki": 700.0}
+
+
+def _directed_shares(network, place: str, *, sigma_m: float, interval_s: float) -> NDArray:
+    """(recall, precision) within 5 m of eight four-leg drives on a directed OSM graph."""
+    graph = network.graph
+    rng = np.random.default_rng(int(sigma_m * 100 + interval_s))
+    shares = []
+    for _ in range(8):
+        track = synthetic_track(graph, rng, sigma_m=sigma_m, interval_s=interval_s,
+                                min_length_m=DIRECTED[place], legs=4)
+        match = match_track(graph, track.lon, track.lat, track.t)
+        shares.append(route_share(graph, track.truth, match))
+    return np.array(shares)
+
+
+@pytest.mark.parametrize("place", sorted(DIRECTED))
+def test_drives_on_one_way_streets_keep_their_carriageway(request, place):
+    """Real OSM extracts with one-way tags (Huangpu, Shanghai; central Helsinki): the drives
+    follow the one-way streets, so the matched path must lie on the driven carriageway (within
+    5 m) for most of the route at 10 s sampling and 20 m noise, and lie on the route itself."""
+    recall, precision = _directed_shares(request.getfixturevalue(place), place, sigma_m=20.0,
+                                         interval_s=10.0).mean(axis=0)
+    assert recall >= 0.92 and precision >= 0.92
+
+
+@pytest.mark.parametrize("place", sorted(DIRECTED))
+def test_dense_noisy_fixes_do_not_drive_loops(request, place):
+    """At 1 Hz with 30 m noise a fix often lies behind the one before it, across a junction:
+    the path must not drive around the block to reach it (it is left out as an outlier), so
+    the matched path lies on the route for nearly all of its length."""
+    recall, precision = _directed_shares(request.getfixturevalue(place), place, sigma_m=30.0,
+                                         interval_s=1.0).mean(axis=0)
+    assert recall >= 0.85 and precision >= 0.88
+
+
 @pytest.mark.skipif(not KUBICKA.is_dir(), reason="the Kubicka data set is not beside the project")
 @pytest.mark.parametrize("interval_s", [1.0, 10.0, 30.0])
 def test_real_kubicka_drives_match_their_true_routes(interval_s):
@@ -138,6 +176,42 @@ def test_a_fix_far_from_every_road_breaks_the_match(wuhan_central):
     reach = max(np.hypot(*(np.column_stack(graph.to_metric.transform(*p.lonlat.T)) - far).T).min()
                 for p in match.pieces)
     assert reach > 2000.0  # no piece was dragged towards the far fix
+
+
+def test_a_fix_that_no_route_reaches_is_left_out_not_a_break(shanghai):
+    """A glitch (a fix far ahead of the car, here the position of eight fixes later) that no
+    road route reaches in time is left out of the path; the match goes on in one piece."""
+    graph = shanghai.graph
+    track = synthetic_track(graph, np.random.default_rng(6), sigma_m=5.0, interval_s=10.0,
+                            min_length_m=DIRECTED["shanghai"], legs=4)
+    k = len(track.t) // 2
+    lon, lat = track.lon.copy(), track.lat.copy()
+    lon[k], lat[k] = lon[k + 8], lat[k + 8]
+    xy = np.column_stack(graph.to_metric.transform(lon[k - 1:k + 1], lat[k - 1:k + 1]))
+    assert np.hypot(*(xy[1] - xy[0])) > 200.0 / 3.6 * 10.0 + 100.0  # beyond any route in 10 s
+    match = match_track(graph, lon, lat, track.t, sigma_m=5.0)
+    assert len(match.pieces) == 1 and not match.matched[k]
+    assert match.pieces[0].fixes.tolist() == [i for i in range(len(lon)) if i != k]
+    assert route_share(graph, track.truth, match)[0] >= 0.97
+
+
+def test_a_jump_that_no_route_explains_breaks_the_match_where_it_happens(shanghai):
+    """Two drives joined in time with a jump between them that no road route covers: after
+    trying to leave the first fixes after the jump out, the match breaks at the jump, and
+    every fix is in the piece of its own drive."""
+    graph = shanghai.graph
+    rng = np.random.default_rng(9)
+    first, second = (synthetic_track(graph, rng, sigma_m=5.0, interval_s=10.0,
+                                     min_length_m=DIRECTED["shanghai"]) for _ in range(2))
+    ends = np.column_stack(graph.to_metric.transform([first.lon[-1], second.lon[0]],
+                                                     [first.lat[-1], second.lat[0]]))
+    assert np.hypot(*(ends[1] - ends[0])) > 200.0 / 3.6 * 10.0 + 100.0
+    lon, lat = np.concatenate([first.lon, second.lon]), np.concatenate([first.lat, second.lat])
+    t = np.concatenate([first.t, second.t + first.t[-1] + 10.0])
+    match = match_track(graph, lon, lat, t, sigma_m=5.0)
+    n = len(first.t)
+    assert [p.fixes.tolist() for p in match.pieces] == [list(range(n)),
+                                                        list(range(n, len(t)))]
 
 
 def test_times_along_the_path_run_with_the_fixes(wuhan_central):
