@@ -25,7 +25,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from routing import matching_kernel as kernel
-from routing.matching_trace import attach, thin, trace
+from routing.matching_trace import attach, connect, thin, trace
 from routing.compiled import RoadGraph
 from routing.errors import RoutingError
 
@@ -128,8 +128,8 @@ def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: flo
         indptr, head, tail, length, x, y, t, *cands, skip, float(sigma_m), float(beta_m),
         OUTLIER_NATS, OUTLIER_WINDOW_S, float(route_factor), float(max_speed),
         2.0 * radius_m, back_tol)
-    ptr, between = kernel.connect(indptr, head, tail, length, choice, piece, cands[1], cands[2],
-                                  back_tol)
+    ptr, between = connect(indptr, head, tail, length, choice, piece, cands[1], cands[2],
+                           back_tol)
     return _assemble(graph, t, cands, skip, choice, piece, ptr, between, back_tol,
                      float(sigma_m))
 

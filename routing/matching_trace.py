@@ -1,11 +1,14 @@
-"""The matched path (numba): which fixes the hidden-Markov model needs, the path as polyline
-vertices from each matched fix's edge position through the edges between fixes (with the
-distance along the path at every vertex and fix), and the road positions of the other fixes."""
+"""The matched path (numba): which fixes the hidden-Markov model needs, the edges between
+consecutive matched fixes (shortest paths), the path as polyline vertices from each matched
+fix's edge position through those edges (with the distance along the path at every vertex and
+fix), and the road positions of the other fixes."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from routing.matching_kernel import _layer, _reset, _workspace
 
 
 @njit(cache=True, nogil=True)
@@ -122,3 +125,47 @@ def attach(skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist):
                 if best >= 0:
                     choice[j], piece[j] = best, piece[i]
         prev = i if choice[i] >= 0 else -1
+
+
+@njit(cache=True, nogil=True)
+def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back_tol):
+    """Edges between consecutive matched fixes of one piece, by the shortest path.
+
+    Returns ``(ptr, edges)``: the edges strictly between fix i-1's and fix i's candidate edges are
+    ``edges[ptr[i]:ptr[i+1]]`` (in driving order), empty when fix i starts a piece.
+    """
+    n = choice.shape[0]
+    dist, label, pred, touched, want, heap_t, heap_v = _workspace(indptr, head)
+    ptr = np.zeros(n + 1, np.int64)
+    out = np.empty(64, np.int32)
+    n_out = 0
+    prev = -1
+    for i in range(n):
+        if choice[i] >= 0 and prev >= 0 and piece[prev] == piece[i]:
+            a, b = choice[prev], choice[i]
+            ea, eb = cand_edge[a], cand_edge[b]
+            if not (ea == eb and cand_off[b] >= cand_off[a] - back_tol):
+                want[tail[eb]] = 1
+                n_t = _layer(indptr, head, length, np.array([head[ea]], np.int32), np.zeros(1),
+                             np.zeros(1, np.int64), np.inf, want, 1, dist, label, pred, touched,
+                             heap_t, heap_v)
+                want[tail[eb]] = 0
+                v, k = tail[eb], 0
+                while v != head[ea]:
+                    k += 1
+                    v = tail[pred[v]]
+                while n_out + k > out.shape[0]:
+                    grown = np.empty(out.shape[0] * 2, np.int32)
+                    grown[:n_out] = out[:n_out]
+                    out = grown
+                v, j = tail[eb], n_out + k - 1
+                while v != head[ea]:
+                    out[j] = pred[v]
+                    v = tail[pred[v]]
+                    j -= 1
+                n_out += k
+                _reset(dist, touched, n_t)
+        if choice[i] >= 0:
+            prev = i
+        ptr[i + 1] = n_out
+    return ptr, out[:n_out]
