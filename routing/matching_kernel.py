@@ -153,13 +153,15 @@ def _relax(indptr, head, tail, length, src_node, src_key, src, gain, src_limit, 
 
 
 @njit(cache=True, nogil=True)
-def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, beta, outlier, window, route_factor,
-             max_speed, slack):
+def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta, outlier, window,
+             route_factor, max_speed, slack):
     """The possible predecessors of fix ``i``: the live candidates of fix ``prev`` and, leaving
     ``prev`` out as an outlier (``outlier`` nats), of fix ``prev2`` (-1: none) when the two are
     at most ``window`` seconds apart (dense fixes: leaving one out loses little of the route).
     Returns ``(src, gain, limit)``; the straight distance of a step past ``prev`` is the
-    distance via ``prev``, so that leaving a fix out gains nothing but the detour it saves."""
+    distance via ``prev``, so that leaving a fix out gains nothing but the detour it saves. The
+    time a step from ``prev`` may take counts from ``since`` (s): fixes that no route reached
+    do not widen the detours allowed after them."""
     step = np.hypot(fx[i] - fx[prev], fy[i] - fy[prev])
     if prev2 >= 0 and ft[i] - ft[prev2] > window:
         prev2 = -1
@@ -175,7 +177,8 @@ def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, beta, outlier, window,
             continue
         straight = np.hypot(fx[i] - fx[f], fy[i] - fy[f])
         along = step if f == prev else step + np.hypot(fx[prev] - fx[f], fy[prev] - fy[f])
-        lim = min(route_factor * straight, max_speed * max(ft[i] - ft[f], 1.0)) + slack
+        dt = ft[i] - (since if f == prev else ft[f])
+        lim = min(route_factor * straight, max_speed * max(dt, 1.0)) + slack
         penalty = 0.0 if f == prev else outlier
         for a in range(cand_ptr[f], cand_ptr[f + 1]):
             if score[a] > -np.inf:
@@ -219,8 +222,9 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
             continue
         linked = False
         if prev >= 0:
-            src, gain, lim = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, beta, outlier,
-                                      window, route_factor, max_speed, slack)
+            since = ft[prev] if first_drop < 0 else ft[i - 1]
+            src, gain, lim = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta,
+                                      outlier, window, route_factor, max_speed, slack)
             _transitions(indptr, head, tail, length, src, gain, lim, lo, hi, cand_edge,
                          cand_off, score, back, beta, back_tol, want, dist, label, pred, touched,
                          heap_t, heap_v)
