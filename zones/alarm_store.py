@@ -57,7 +57,10 @@ RETURNING id, category, priority, description, status, unit_kind, input_crs, ST_
 #: transactions the reader may not have seen, i.e. those at or above the oldest transaction
 #: running at its last read (``since``; 0 reads every unit), with the horizon to start from next
 #: time and the epoch (it moves when units are deleted or stations change). A unit's row and its
-#: fix each carry their own revision (0: no fix). One row of arrays.
+#: fix each carry their own revision (0: no fix). One row of arrays. The changed units' rows,
+#: fixes and stations are looked up one by one (``OFFSET 0`` keeps each lookup a subquery):
+#: prepared, the statement runs a generic plan, which otherwise read every unit, fix and
+#: station into hash joins for the handful an alarm's read finds (0.9 ms against 0.15 ms).
 _FLEET_CHANGES = """
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
        (SELECT epoch FROM fleet_epoch WHERE id = 1) AS epoch,
@@ -67,9 +70,12 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon,
        array_agg(s.lon), array_agg(s.lat)
 FROM (SELECT id FROM units WHERE changed_xid >= %(since)s
       UNION SELECT unit_id FROM unit_positions WHERE changed_xid >= %(since)s) AS changed
-JOIN units u ON u.id = changed.id
-LEFT JOIN unit_positions f ON f.unit_id = u.id
-LEFT JOIN stations s ON s.id = u.home_station_id
+CROSS JOIN LATERAL (SELECT u.id, u.revision, u.callsign, u.kind, u.status, u.home_station_id
+                    FROM units u WHERE u.id = changed.id OFFSET 0) AS u
+LEFT JOIN LATERAL (SELECT f.revision, f.lon, f.lat, f.position_at FROM unit_positions f
+                   WHERE f.unit_id = changed.id OFFSET 0) AS f ON true
+LEFT JOIN LATERAL (SELECT s.lon, s.lat FROM stations s WHERE s.id = u.home_station_id
+                   OFFSET 0) AS s ON true
 """
 _FEED_FIELDS = ("horizon", "epoch", "id", "revision", "fix_revision", "callsign", "kind",
                 "status", "lon", "lat", "fix_at", "home_lon", "home_lat")
