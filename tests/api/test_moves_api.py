@@ -68,6 +68,20 @@ def wait_for(predicate, timeout_s: float = 60.0):
     raise AssertionError("timed out")
 
 
+def act_on_proposed(client, headers, verb: str, *, tries: int = 20) -> tuple[dict, object]:
+    """Accept or decline (``verb``) a proposed move, as a dispatcher clicking the list would:
+    the loop refreshes the proposals every 0.2 s here, so the move clicked may have been
+    superseded meanwhile (409 saying so); then the fresh list is taken. Returns the move and
+    the answer."""
+    for _ in range(tries):
+        move = wait_for(lambda: [m for m in client.get("/moves", headers=headers).json()
+                                 if m["status"] == "proposed"])[0]
+        answer = client.post(f"/moves/{move['id']}/{verb}", headers=headers)
+        if not (answer.status_code == 409 and "superseded" in answer.json()["detail"]):
+            return move, answer
+    raise AssertionError(f"every proposed move was superseded before it could be {verb}ed")
+
+
 def audited(city, unit_id: int, action: str) -> list[str]:
     """The move ids of ``unit_id``'s audit rows of ``action``, oldest first."""
     with city.engine.connect() as conn:
@@ -138,11 +152,8 @@ def test_moves_after_a_dispatch_gain_what_they_say(client, city, wuhan_central):
 
 def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
     fresh_fixes(client, city)
-    moves = wait_for(lambda: [m for m in client.get(
-        "/moves", headers=city.headers("dispatcher")).json() if m["status"] == "proposed"])
-    first = moves[0]
     headers = city.headers("dispatcher")
-    accepted = client.post(f"/moves/{first['id']}/accept", headers=headers)
+    first, accepted = act_on_proposed(client, headers, "accept")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted"
     assert accepted.json()["unit_status"] == "relocating"
@@ -168,9 +179,8 @@ def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
                             {"id": first["id"]}).scalar() == "arrived"
     assert audited(city, unit, "move_arrived") == [str(first["id"])]
     # A relocating unit can still be dispatched; its move is then interrupted.
-    second = wait_for(lambda: [m for m in client.get("/moves", headers=headers).json()
-                               if m["status"] == "proposed"])[0]
-    assert client.post(f"/moves/{second['id']}/accept", headers=headers).status_code == 200
+    second, accepted = act_on_proposed(client, headers, "accept")
+    assert accepted.status_code == 200, accepted.text
     mover = client.get(f"/units/{second['unit_id']}", headers=headers).json()
     made = client.post("/incidents", json={"lon": mover["lon"], "lat": mover["lat"],
                                            "category": "theft", "priority": 1}, headers=headers)
@@ -184,9 +194,7 @@ def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
 def test_declined_move_is_not_proposed_again(client, city):
     headers = city.headers("dispatcher")
     fresh_fixes(client, city)
-    move = wait_for(lambda: [m for m in client.get("/moves", headers=headers).json()
-                             if m["status"] == "proposed"])[0]
-    declined = client.post(f"/moves/{move['id']}/decline", headers=headers)
+    move, declined = act_on_proposed(client, headers, "decline")
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     assert str(move["id"]) in audited(city, move["unit_id"], "move_decline")
     assert client.post(f"/moves/{move['id']}/accept", headers=headers).status_code == 409
