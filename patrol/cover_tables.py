@@ -46,7 +46,9 @@ class PointIndex:
     def times(self, found: Reach, *, limit_s: float) -> tuple[NDArray[np.int64], NDArray]:
         """(point index, drive seconds) of the points reached from ``found``'s origins within
         ``limit_s`` (a depart search)."""
-        near = [_members(self._by_node, found.settled)]
+        settled = found.settled  # nodes beyond the limit reach no point within it
+        settled = settled[found.seconds[settled] <= limit_s]
+        near = [_members(self._by_node, settled)]
         _, edge, fraction = found.origins.entries()
         near.append(_members(self._by_road, on_canonical(self.graph, edge, fraction)[0]))
         candidates = np.unique(np.concatenate(near))
