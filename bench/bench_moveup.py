@@ -8,7 +8,8 @@ road node at each hotspot), patrol zones as each station's network Voronoi cells
 cars spread over the stations (a few hundred metres off, as the simulated fleet is). Timed:
 
 - building the waiting points' drive-time table (once per worker) and every unit's row (once,
-  then only for units that moved);
+  then only for units that moved); a refresh of the service's move-up loop after every unit
+  moved (its rows again, and every unit's dispatch hint, which the loop works out every 30 s);
 - a recommendation after one dispatch: the dispatched unit taken out, the fleet's cover from the
   kept rows, and the per-event rule (``recommend_moves``, up to 3 moves), many times;
 - the rebalance (double standard model, HiGHS, up to 5 moves);
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from cli.load import WUHAN_FILES  # noqa: E402
 from patrol.cover_tables import CoverTables  # noqa: E402
-from patrol.moveup import Fleet, recommend_moves  # noqa: E402
+from patrol.moveup import Fleet, moves_after_dispatch, recommend_moves  # noqa: E402
 from patrol.moveup_live import demand_of, waiting_points  # noqa: E402
 from patrol.rebalance import rebalance  # noqa: E402
 from routing import SpeedModel, open_graph, snap_many  # noqa: E402
@@ -117,6 +118,13 @@ def main() -> None:
     start = time.perf_counter()
     tables.fleet_rows(ids, snaps)
     print(f"every unit's row: {time.perf_counter() - start:.2f} s (then only units that moved)")
+    moved, _ = fleet_positions(graph, stations, args.units, np.random.default_rng(args.seed + 1))
+    (rows_s,), (cover, to_site) = timed(lambda: tables.fleet_rows(ids, moved), 1)
+    fleet = Fleet(cover, np.ones(args.units, bool), home, to_site)
+    (hints_s,), hints = timed(lambda: moves_after_dispatch(demand, fleet, tables.sites), 1)
+    print(f"a move-up refresh after every unit moved: rows {rows_s:.2f} s (CPU {CPU[-2]:.2f} s); "
+          f"every unit's dispatch hint ({len(hints)} found) {hints_s:.2f} s (CPU {CPU[-1]:.2f} s)")
+    CPU.clear()
 
     baseline, _ = timed(lambda: rank(graph, snaps.snap(int(rng.integers(args.units))), snaps,
                                      k=25), args.dispatches)

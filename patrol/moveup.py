@@ -164,8 +164,8 @@ def recommend_moves(demand: Demand, fleet: Fleet, sites: Cover, *, busy: float =
     A move to site s gains at most what one more unit at s would add, so the sites are tried
     in blocks by that bound, best first, until no later site can beat the best move found."""
     counts = {r: fleet.cover.counts(r) for r in RINGS}
-    return _greedy(demand, fleet, sites, counts, _Candidates.of(demand, fleet, max_drive_s),
-                   busy=busy, max_moves=max_moves, min_gain=min_gain)
+    return _greedy(demand, fleet, sites, counts, busy=busy, max_moves=max_moves,
+                   max_drive_s=max_drive_s, min_gain=min_gain)
 
 
 def moves_after_dispatch(demand: Demand, fleet: Fleet, sites: Cover, *,
@@ -180,25 +180,27 @@ def moves_after_dispatch(demand: Demand, fleet: Fleet, sites: Cover, *,
     the counts are the whole fleet's less the unit's row, and the unit stays in the tables as
     one that may not move, so no table is copied per unit."""
     counts = {r: fleet.cover.counts(r) for r in RINGS}
-    every = _Candidates.of(demand, fleet, max_drive_s)  # the units' tables, sliced once
     hints = {}
     for i in np.flatnonzero(fleet.movable):
         near = np.flatnonzero(fleet.to_site[i] <= reach_s)
         if not len(near):
             continue
+        movable = fleet.movable.copy()
+        movable[i] = False
+        without = Fleet(fleet.cover, movable, fleet.zone, fleet.to_site[:, near])
         left = {r: counts[r] - _row(fleet.cover.within[r], i) for r in RINGS}
-        moves = _greedy(demand, fleet, sites.take(near), left, every.within(near, without=i),
-                        busy=busy, max_moves=1, min_gain=1e-4)
+        moves = _greedy(demand, without, sites.take(near), left, busy=busy, max_moves=1,
+                        max_drive_s=max_drive_s, min_gain=1e-4)
         if moves:
             m = moves[0]
             hints[int(i)] = Move(m.unit, int(near[m.site]), m.drive_s, m.gain, m.before, m.after)
     return hints
 
 
-def _greedy(demand: Demand, fleet: Fleet, sites: Cover, counts: dict[int, NDArray],
-            c: _Candidates, *, busy: float, max_moves: int, min_gain: float) -> list[Move]:
-    """:func:`recommend_moves` from the fleet's ``counts`` (per ring), which it updates, over
-    the candidate moves ``c`` (to the rows of ``sites``)."""
+def _greedy(demand: Demand, fleet: Fleet, sites: Cover, counts: dict[int, NDArray], *,
+            busy: float, max_moves: int, max_drive_s: float, min_gain: float) -> list[Move]:
+    """:func:`recommend_moves` from the fleet's ``counts`` (per ring), which it updates."""
+    c = _Candidates.of(demand, fleet, max_drive_s)
     moves: list[Move] = []
     before = coverage(demand, counts, busy=busy)
     while len(moves) < max_moves and c.allowed.any():
@@ -250,15 +252,6 @@ class _Candidates:
         units = np.flatnonzero(allowed.any(axis=1))
         return cls(demand, units, allowed[units], fleet.to_site, fleet.zone[units],
                    {r: fleet.cover.within[r][units] for r in (60, STANDARD_S)})
-
-    def within(self, near: NDArray[np.int64], *, without: int) -> _Candidates:
-        """The same units' moves to the sites ``near`` only (their rows renumbered 0..), fleet
-        row ``without`` not moving (it was dispatched). Units with no move left stay as rows
-        that gain nothing, so the tables need no slicing again."""
-        allowed = self.allowed[:, near]
-        allowed[self.units == without] = False
-        return _Candidates(self.demand, self.units, allowed, self.to_site[:, near], self.zone,
-                           self.mine)
 
     def best(self, sites: Cover, counts: dict, busy: float) -> tuple[int, int, float] | None:
         """The best allowed move (unit row, site, gain), None when none is allowed."""
