@@ -17,6 +17,7 @@ put behind the car; fixes left out are placed on the matched path afterwards. Th
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -108,36 +109,78 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
     if sigma_m is not None:
         return _match(graph, x, y, t, sigma_m=sigma_m, **options)
     probe = slice(0, PROBE_FIXES)
-    first = _match(graph, x[probe], y[probe], t[probe], sigma_m=PRIOR_SIGMA_M, **options)
+    first = _solve(graph, x[probe], y[probe], t[probe], sigma_m=PRIOR_SIGMA_M, **options)
     estimate = _estimate_sigma(first)
     if len(t) <= PROBE_FIXES and abs(estimate - PRIOR_SIGMA_M) <= 0.25 * PRIOR_SIGMA_M:
-        return first
+        return _assemble(graph, t, first)
     return _match(graph, x, y, t, sigma_m=estimate, **options)
 
 
-def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: float,
+@dataclass(frozen=True)
+class _Solution:
+    """The model's answer before the path is drawn: candidates (CSR: ptr, edge, offset m,
+    distance m), the fixes left out of the model, the chosen candidate and piece per fix, the
+    edges between consecutive matched fixes (CSR) and the GPS error used (m)."""
+
+    cands: tuple[NDArray, NDArray, NDArray, NDArray]
+    skip: NDArray[np.bool_]
+    choice: NDArray[np.int64]
+    piece: NDArray[np.int64]
+    ptr: NDArray[np.int64]
+    between: NDArray[np.int32]
+    sigma_m: float
+
+    @property
+    def back_tol(self) -> float:
+        """A step back along one edge within this many metres stands still."""
+        return 4.0 * self.sigma_m
+
+
+def _match(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, **options) -> Match:
+    return _assemble(graph, t, _solve(graph, x, y, t, **options))
+
+
+def _solve(graph: RoadGraph, x: NDArray, y: NDArray, t: NDArray, *, sigma_m: float,
            beta_m: float, radius_m: float | None, k: int, max_speed: float,
-           route_factor: float) -> Match:
+           route_factor: float) -> _Solution:
     radius_m = max(50.0, 4.0 * sigma_m) if radius_m is None else radius_m
     back_tol = 4.0 * sigma_m
     cands = _candidates(graph, x, y, radius_m, k)
     skip = thin(x, y, cands[0], 2.0 * sigma_m)
     _, _, length = graph.vertex_positions
     indptr, head, tail = graph.fwd_indptr, graph.edge_head, graph.edge_tail
+    work = _workspace(graph)
     choice, piece = kernel.viterbi(
         indptr, head, tail, length, x, y, t, *cands, skip, float(sigma_m), float(beta_m),
         OUTLIER_NATS, OUTLIER_WINDOW_S, float(route_factor), float(max_speed),
-        2.0 * radius_m, back_tol)
+        2.0 * radius_m, back_tol, work)
     ptr, between = connect(indptr, head, tail, length, choice, piece, cands[1], cands[2],
-                           back_tol)
-    return _assemble(graph, t, cands, skip, choice, piece, ptr, between, back_tol,
-                     float(sigma_m))
+                           back_tol, work)
+    return _Solution(cands, skip, choice, piece, ptr, between, float(sigma_m))
 
 
-def _estimate_sigma(match: Match) -> float:
+_local = threading.local()
+
+
+def _workspace(graph: RoadGraph) -> tuple:
+    """The search arrays of :func:`routing.matching_kernel._workspace` for ``graph``, kept per
+    thread for the last graph used (they are left clean after every search)."""
+    kept = getattr(_local, "work", None)
+    if kept is None or kept[0] is not graph.fwd_indptr:
+        kept = (graph.fwd_indptr, kernel._workspace(graph.fwd_indptr, graph.edge_head))
+        _local.work = kept
+    return kept[1]
+
+
+def _estimate_sigma(solution: _Solution) -> float:
     """GPS error (metres): 1.4826 × the median distance from fix to matched road (Newson &
-    Krumm 2009), within :data:`SIGMA_BOUNDS_M`."""
-    near = match.distance_m[match.matched]
+    Krumm 2009), the fixes left out of the model placed on the path, within
+    :data:`SIGMA_BOUNDS_M`."""
+    cand_ptr, cand_edge, _, cand_dist = solution.cands
+    choice, piece = solution.choice.copy(), solution.piece.copy()
+    attach(solution.skip, choice, piece, solution.ptr, solution.between, cand_ptr, cand_edge,
+           cand_dist)
+    near = cand_dist[choice[choice >= 0]]
     median = float(np.median(near)) if len(near) else PRIOR_SIGMA_M
     return float(np.clip(1.4826 * median, *SIGMA_BOUNDS_M))
 
@@ -175,13 +218,16 @@ def _candidates(graph: RoadGraph, x: NDArray, y: NDArray, radius_m: float,
             dist[keep].astype(np.float64))
 
 
-def _assemble(graph: RoadGraph, t: NDArray, cands, skip, choice, piece, ptr, between, back_tol,
-              sigma_m) -> Match:
-    cand_ptr, cand_edge, cand_off, cand_dist = cands
+def _assemble(graph: RoadGraph, t: NDArray, solution: _Solution) -> Match:
+    """The match: the path traced through the chosen candidates, then the fixes left out of
+    the model placed on it."""
+    cand_ptr, cand_edge, cand_off, cand_dist = solution.cands
+    choice, piece, ptr, between = solution.choice, solution.piece, solution.ptr, solution.between
     cum, _, length = graph.vertex_positions
     vx, vy, vs, vpiece, fix_s = trace(choice, piece, cand_edge, cand_off, ptr, between,
-                                      graph.geom_xy, graph.geom_offsets, cum, length, back_tol)
-    attach(skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist)
+                                      graph.geom_xy, graph.geom_offsets, cum, length,
+                                      solution.back_tol)
+    attach(solution.skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist)
     matched = choice >= 0
     safe = np.where(matched, choice, 0)
     edge = np.where(matched, cand_edge[safe], -1)
@@ -196,7 +242,7 @@ def _assemble(graph: RoadGraph, t: NDArray, cands, skip, choice, piece, ptr, bet
         lon, lat = graph.to_lonlat.transform(vx, vy)
         for p in range(int(piece.max()) + 1):
             pieces.append(_piece(p, lon, lat, vs, vpiece, fix_s, piece, t))
-    return Match(edge, offset, distance, lonlat, piece, pieces, sigma_m)
+    return Match(edge, offset, distance, lonlat, piece, pieces, solution.sigma_m)
 
 
 def _piece(p, lon, lat, vs, vpiece, fix_s, piece, t) -> MatchedPiece:

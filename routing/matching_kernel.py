@@ -8,8 +8,8 @@ between the fixes. (Newson & Krumm take the absolute difference; the signed one 
 route, so one bounded Dijkstra per fix from all its candidates at once finds every next
 candidate's best predecessor, and on our test tracks it matches more of the true route.) The
 search stops once every candidate of the next fix is settled or the bound is passed; its arrays
-are allocated once per track and reset through the list of nodes it touched, so a search costs
-only the few nodes near the fix.
+are allocated once per thread and graph and reset through the list of nodes it touched, so a
+search costs only the few nodes near the fix.
 
 Positions on edges are ``offset`` metres from the edge's tail along its polyline; all lengths are
 polyline lengths in the graph's metric CRS.
@@ -71,8 +71,9 @@ def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, rema
 
 @njit(cache=True, nogil=True)
 def _workspace(indptr, head):
-    """Arrays for :func:`_layer`, allocated once per track: dist, label, pred, touched, want and
-    the heap."""
+    """Arrays for :func:`_layer`: dist, label, pred, touched, want and the heap. Every search
+    leaves them as it found them (``dist`` reset through ``touched``, ``want`` zeroed), so one
+    set serves all the searches of a thread on one graph."""
     n_nodes = indptr.shape[0] - 1
     return (np.full(n_nodes, np.inf), np.full(n_nodes, -1, np.int64),
             np.full(n_nodes, -1, np.int64), np.empty(n_nodes, np.int32),
@@ -189,7 +190,7 @@ def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta, outlier, 
 
 @njit(cache=True, nogil=True)
 def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_off, cand_dist,
-            skip, sigma, beta, outlier, window, route_factor, max_speed, slack, back_tol):
+            skip, sigma, beta, outlier, window, route_factor, max_speed, slack, back_tol, work):
     """Most likely candidate per fix, cut into pieces where no transition is possible.
 
     Returns ``(choice, piece)``: for each fix the chosen candidate (index into ``cand_*``, -1 for a
@@ -198,10 +199,11 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
     ``min(route_factor * straight, max_speed * dt) + slack`` metres. A fix may be left out of
     the path as an outlier at a cost of ``outlier`` nats when the fixes before and after it are
     at most ``window`` seconds apart (a step then goes from the one to the other); fixes left
-    out, and those that no route reaches, get ``skip`` set.
+    out, and those that no route reaches, get ``skip`` set. ``work`` holds the search arrays of
+    :func:`_workspace`, left as they came.
     """
     n = fx.shape[0]
-    dist, label, pred, touched, want, heap_t, heap_v = _workspace(indptr, head)
+    dist, label, pred, touched, want, heap_t, heap_v = work
     n_cand = cand_edge.shape[0]
     score = np.full(n_cand, -np.inf)
     back = np.full(n_cand, -1, np.int64)

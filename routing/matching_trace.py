@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from routing.matching_kernel import _layer, _reset, _workspace
+from routing.matching_kernel import _layer, _reset
 
 
 @njit(cache=True, nogil=True)
@@ -128,14 +128,15 @@ def attach(skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist):
 
 
 @njit(cache=True, nogil=True)
-def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back_tol):
+def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back_tol, work):
     """Edges between consecutive matched fixes of one piece, by the shortest path.
 
     Returns ``(ptr, edges)``: the edges strictly between fix i-1's and fix i's candidate edges are
-    ``edges[ptr[i]:ptr[i+1]]`` (in driving order), empty when fix i starts a piece.
+    ``edges[ptr[i]:ptr[i+1]]`` (in driving order), empty when fix i starts a piece. ``work``
+    holds the search arrays of :func:`routing.matching_kernel._workspace`.
     """
     n = choice.shape[0]
-    dist, label, pred, touched, want, heap_t, heap_v = _workspace(indptr, head)
+    dist, label, pred, touched, want, heap_t, heap_v = work
     ptr = np.zeros(n + 1, np.int64)
     out = np.empty(64, np.int32)
     n_out = 0

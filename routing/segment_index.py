@@ -284,6 +284,7 @@ def _scan_within(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, 
     out_seg = np.full((n, k), -1, np.int64)
     out_t = np.zeros((n, k))
     out_d = np.full((n, k), np.inf)
+    reach = radius * radius * (1.0 + 1e-9)  # squared, with room for rounding: a bound only
     for i in range(n):
         px, py = x[i] - x0, y[i] - y0
         c_lo = max(int(np.floor((px - radius) / cell_m)), 0)
@@ -291,14 +292,29 @@ def _scan_within(x, y, seg, seg_road, cell_start, cell_seg, x0, y0, cols, rows, 
         r_lo = max(int(np.floor((py - radius) / cell_m)), 0)
         r_hi = min(int(np.floor((py + radius) / cell_m)), rows - 1)
         for row in range(r_lo, r_hi + 1):
+            gap_y = max(max(row * cell_m - py, py - (row + 1) * cell_m), 0.0)
             for col in range(c_lo, c_hi + 1):
+                gap_x = max(max(col * cell_m - px, px - (col + 1) * cell_m), 0.0)
+                if gap_x * gap_x + gap_y * gap_y > reach:
+                    continue  # the whole cell is beyond the radius
                 cell = row * cols + col
                 for j in range(cell_start[cell], cell_start[cell + 1]):
                     s = cell_seg[j]
+                    if _box_gap2(x[i], y[i], seg, s) > reach:
+                        continue  # its bounding box is beyond the radius
                     t, d = _distance(x[i], y[i], seg, s)
                     if d <= radius:
                         _keep(out_seg[i], out_t[i], out_d[i], seg_road, s, t, d)
     return out_seg, out_t, out_d
+
+
+@njit(cache=True, nogil=True)
+def _box_gap2(px, py, seg, s):
+    """Squared distance (m²) from (px, py) to the bounding box of segment s: a lower bound of
+    the squared distance to the segment."""
+    gx = max(max(min(seg[s, 0], seg[s, 2]) - px, px - max(seg[s, 0], seg[s, 2])), 0.0)
+    gy = max(max(min(seg[s, 1], seg[s, 3]) - py, py - max(seg[s, 1], seg[s, 3])), 0.0)
+    return gx * gx + gy * gy
 
 
 @njit(cache=True, nogil=True)

@@ -3,6 +3,8 @@ known true routes (real Kubicka drives, synthetic Wuhan drives), breaks and gaps
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -68,6 +70,23 @@ def test_layer_search_equals_networkx_from_keyed_sources(wuhan_central):
                 node = graph.edge_tail[pred[node]]
             assert node == src[j] and walked == pytest.approx(dist[v], abs=1e-6)
     assert network.nx_graph.number_of_edges() >= graph.n_edges
+
+
+def test_tracks_matched_in_threads_at_once_match_as_one_by_one(wuhan_central, shanghai):
+    """The search arrays are kept per thread and graph: tracks matched at once in several
+    threads, on two graphs in turn, get the same answers as matched one by one."""
+    drives = [(network.graph, synthetic_track(network.graph, np.random.default_rng(seed),
+                                              sigma_m=20.0, interval_s=10.0,
+                                              min_length_m=1000.0))
+              for seed in range(4) for network in (wuhan_central, shanghai)]
+
+    def edges(drive):
+        graph, track = drive
+        return match_track(graph, track.lon, track.lat, track.t).edge.tolist()
+
+    alone = [edges(d) for d in drives]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(edges, drives * 3)) == alone * 3
 
 
 def test_gaps_between_fixes_are_bridged_by_shortest_paths(wuhan_central):
