@@ -17,6 +17,7 @@ import re
 from importlib import resources
 
 from maps.leaflet import leaflet_assets
+from patrol.live_rings import CHANGED_EVERY_S
 
 #: The tile URL template "OpenStreetMap" stands for, and its attribution.
 OSM_TILES = ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -38,7 +39,7 @@ def console_page(*, tiles: str | None, attribution: str | None = None, coords: s
     if tiles == "OpenStreetMap":
         tiles, attribution = OSM_TILES[0], attribution or OSM_TILES[1]
     config = {"tiles": tiles, "attribution": attribution, "coords": coords,
-              "centre": list(centre)}
+              "centre": list(centre), "overlayHeldS": CHANGED_EVERY_S}
     css, js = leaflet_assets()
     parts = {"LEAFLET_CSS": css, "LEAFLET_JS": js, "CONSOLE_CSS": _template("console.css"),
              "CONSOLE_JS": "\n".join(map(_template, SCRIPTS)) + "\nPatrolConsole.start();\n",

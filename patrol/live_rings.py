@@ -6,13 +6,13 @@ worker's fleet copy places it: at its fix, or at its home station when the fix i
 their circles are the coverage map's (:func:`patrol.coverage.dissolved_rings`): one search from
 all of them, so each ring is their circles dissolved.
 
-The answer is kept per fleet state: it is worked out again at once when a unit joined or left
-the set (a dispatch, a status change), and when units only moved (to another road, or
-:data:`patrol.cover_tables.RESEARCH_M` metres along their road, as move-up's tables count a
-move) once it is :data:`MOVED_EVERY_S` seconds old: many consoles asking after each push cost
-one computation, and a fleet reporting every few seconds does not redraw the city at every
-fix (the whole of Wuhan with 500 units takes seconds). One computation at a time per worker,
-on a thread.
+The answer is kept per fleet state: it is worked out again when a unit joined or left the set
+(a dispatch, a status change) once it is :data:`CHANGED_EVERY_S` seconds old, and when units
+only moved (to another road, or :data:`patrol.cover_tables.RESEARCH_M` metres along their road,
+as move-up's tables count a move) once it is :data:`MOVED_EVERY_S` seconds old: many consoles
+asking after each push cost one computation, and neither a fleet reporting every few seconds
+nor a city changing some unit's status every second redraws the city each time (the whole of
+Wuhan with 500 units takes 1–2 s of CPU). One computation at a time per worker, on a thread.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from zones.database import LoopPool
 
 #: Seconds the rings are kept while the same units only move.
 MOVED_EVERY_S = 15.0
+#: Seconds the rings are kept after units joined or left the set (the console asks again this
+#: long after the last change it was told of, so the held-back state is drawn then).
+CHANGED_EVERY_S = 5.0
 
 
 class LiveRings:
@@ -70,14 +73,16 @@ class LiveRings:
             return self._kept[1:3]
 
     def _stale(self, key: tuple) -> bool:
-        """Whether the kept answer is not of the fleet state ``key``: other units, or the same
-        units moved and the answer is :data:`MOVED_EVERY_S` seconds old."""
+        """Whether the kept answer is to be worked out again for the fleet state ``key``: other
+        units and the answer :data:`CHANGED_EVERY_S` seconds old, or the same units moved and
+        the answer :data:`MOVED_EVERY_S` seconds old."""
         if self._kept is None:
             return True
         kept, _, _, when = self._kept
-        if [u for u, _ in kept] != [u for u, _ in key]:
-            return True
-        return kept != key and time.monotonic() - when >= MOVED_EVERY_S
+        if kept == key:
+            return False
+        same_units = [u for u, _ in kept] == [u for u, _ in key]
+        return time.monotonic() - when >= (MOVED_EVERY_S if same_units else CHANGED_EVERY_S)
 
     def _compute(self, snaps: Snapped, ids: np.ndarray, at_s: float) -> dict:
         _, rings = dissolved_rings(self.graph, snaps, buffer_m=self.options.buffer_m,

@@ -1,11 +1,14 @@
 // The live 1/3/5-minute coverage overlay: the circles of the units that may answer an alarm, as
 // the server works them out (GET coverage/live/rings, WGS-84, shifted here like every point).
-// Read again when the stream says units changed, at most once every REFRESH_MS; the server
-// answers 304 while the fleet state the rings are of (fleet_state, their ETag) holds. A layer that can be switched off.
+// Read again when the stream says units changed, at most once every REFRESH_MS, and once more
+// when the server's hold on a changed unit set (config.overlayHeldS) has passed after the last
+// change told; the server answers 304 while the fleet state the rings are of (fleet_state,
+// their ETag) holds. A layer that can be switched off.
 (() => {
   'use strict';
   const app = window.PatrolConsole;
   const REFRESH_MS = 3000;
+  const HELD_MS = (app.config.overlayHeldS + 0.5) * 1000;
   const STYLES = {  // by ring (seconds): the 5-minute ring drawn first, the 1-minute on top
     60: {color: '#1b5e20', fillColor: '#43a047', fillOpacity: 0.30},
     180: {color: '#f57f17', fillColor: '#fdd835', fillOpacity: 0.18},
@@ -16,7 +19,7 @@
   L.control.layers(null, {[NAME]: layer}, {collapsed: false, position: 'topright'})
     .addTo(app.map);
   const overlay = {tag: null, rings: null, timer: null, busy: false, wanted: false, last: 0,
-                   draws: 0};
+                   draws: 0, trailing: null};
 
   function want() {
     overlay.wanted = true;
@@ -54,7 +57,11 @@
   }
 
   app.on('snapshot', () => { overlay.tag = null; want(); });
-  app.on('units', want);
+  app.on('units', () => {
+    want();
+    clearTimeout(overlay.trailing);  // a change the server held back is drawn by then
+    overlay.trailing = setTimeout(want, HELD_MS);
+  });
   app.on('signed-out', () => { layer.clearLayers(); overlay.tag = null; overlay.rings = null; });
   app.map.on('overlayadd', (event) => { if (event.layer === layer) { want(); } });
 

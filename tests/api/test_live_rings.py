@@ -22,6 +22,12 @@ from tests_api_support import available_lonlat, fresh_fixes
 OUTLINE_SLACK_M = 50.0 + 2 * 25.0 + 15.0
 
 
+@pytest.fixture(autouse=True)
+def drawn_afresh(client):
+    """Each test starts with no rings kept (the app is shared by the module's tests)."""
+    client.app.state.live_rings._kept = None
+
+
 def rings_now(client, city) -> dict:
     answer = client.get("/coverage/live/rings", headers=city.headers("dispatcher"))
     assert answer.status_code == 200, answer.text
@@ -78,7 +84,8 @@ def test_the_rings_are_the_units_drive_times(client, city, wuhan_central):
         assert gaps.max(initial=0.0) <= OUTLINE_SLACK_M
 
 
-def test_kept_while_the_fleet_stands_and_redrawn_when_a_unit_leaves(client, city):
+def test_kept_while_the_fleet_stands_and_redrawn_when_a_unit_leaves(client, city, monkeypatch):
+    monkeypatch.setattr(patrol.live_rings, "CHANGED_EVERY_S", 0.0)
     fresh_fixes(client, city)
     first = rings_now(client, city)
     live_rings = client.app.state.live_rings
@@ -120,6 +127,29 @@ def test_units_that_only_moved_are_drawn_again_after_a_while(client, city, monke
     after = rings_now(client, city)
     assert live_rings.computed == computed + 1 and after["unit_ids"] == first["unit_ids"]
     assert after["fleet_state"] != first["fleet_state"]
+
+
+def test_a_changed_unit_set_is_held_back_until_the_rings_are_old_enough(client, city,
+                                                                       monkeypatch):
+    """A city changes some unit's status every second and a drawing costs seconds: a unit
+    leaving is drawn once the kept rings are CHANGED_EVERY_S old, not at once."""
+    monkeypatch.setattr(patrol.live_rings, "CHANGED_EVERY_S", 3600.0)
+    fresh_fixes(client, city)
+    live_rings = client.app.state.live_rings
+    first = rings_now(client, city)
+    computed = live_rings.computed
+    leaving = first["unit_ids"][0]
+    headers = city.headers("dispatcher")
+    assert client.put(f"/units/{leaving}/status", json={"status": "off_duty"},
+                      headers=headers).status_code == 200
+    try:
+        assert rings_now(client, city) == first and live_rings.computed == computed  # held
+        monkeypatch.setattr(patrol.live_rings, "CHANGED_EVERY_S", 0.0)
+        after = rings_now(client, city)
+        assert live_rings.computed == computed + 1
+        assert after["unit_ids"] == first["unit_ids"][1:]
+    finally:
+        client.put(f"/units/{leaving}/status", json={"status": "available"}, headers=headers)
 
 
 def test_the_rings_need_a_reader_key(client, city):
