@@ -3,7 +3,9 @@
 Each fix gets candidates on the directed road edges within a search radius (both directions of a
 two-way road); the emission score is Gaussian in the distance to the road (``sigma_m``), the
 transition score decays with the difference between the road distance and the straight-line
-distance between consecutive fixes (``beta_m``). The most likely sequence (Viterbi) is
+distance between consecutive fixes (``beta_m``; signed, so that one search per fix serves all
+its candidates, except at the first step of a piece and the last of the track, where the signed
+score would pull the end candidates into the piece). The most likely sequence (Viterbi) is
 reconstructed into pieces of driven road, with the gaps between fixes bridged by the shortest
 path. A fix farther than the radius from every road has no candidate and ends the piece. A fix
 that no road route reaches within the speed and detour limits is left out (a glitch); when the
@@ -26,6 +28,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from routing import matching_kernel as kernel
+from routing import matching_search as search
 from routing.matching_trace import attach, connect, thin, trace
 from routing.compiled import RoadGraph
 from routing.errors import RoutingError
@@ -163,11 +166,11 @@ _local = threading.local()
 
 
 def _workspace(graph: RoadGraph) -> tuple:
-    """The search arrays of :func:`routing.matching_kernel._workspace` for ``graph``, kept per
+    """The search arrays of :func:`routing.matching_search._workspace` for ``graph``, kept per
     thread for the last graph used (they are left clean after every search)."""
     kept = getattr(_local, "work", None)
     if kept is None or kept[0] is not graph.fwd_indptr:
-        kept = (graph.fwd_indptr, kernel._workspace(graph.fwd_indptr, graph.edge_head))
+        kept = (graph.fwd_indptr, search._workspace(graph.fwd_indptr, graph.edge_head))
         _local.work = kept
     return kept[1]
 

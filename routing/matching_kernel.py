@@ -7,9 +7,16 @@ transition score between candidates of consecutive fixes is ``-(route - straight
 between the fixes. (Newson & Krumm take the absolute difference; the signed one is linear in the
 route, so one bounded Dijkstra per fix from all its candidates at once finds every next
 candidate's best predecessor, and on our test tracks it matches more of the true route.) The
-search stops once every candidate of the next fix is settled or the bound is passed; its arrays
-are allocated once per thread and graph and reset through the list of nodes it touched, so a
-search costs only the few nodes near the fix.
+search (:mod:`routing.matching_search`) stops once every candidate of the next fix is settled or
+the bound is passed.
+
+The signed score sums, over a piece, to the straight distances less the length of the path: it
+rewards a short path, and in the middle of a piece every metre a candidate is moved saves one
+step what it costs the next. The first and last candidate have no such counterweight and would
+be pulled along the road towards the inside of the piece (onto the road the car turns into at
+the start, back before the last junction at the end). So the first step of every piece and the
+last step of the track score the absolute difference, as Newson & Krumm do, with one search per
+predecessor (:func:`_end_step`).
 
 Positions on edges are ``offset`` metres from the edge's tail along its polyline; all lengths are
 polyline lengths in the graph's metric CRS.
@@ -20,71 +27,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from routing.kernel import _heap_pop, _heap_push
+from routing.matching_search import _layer, _reset
 
 #: Largest score deficit (nats) of a predecessor that a transition may start from.
 MAX_DEFICIT = 30.0
 #: Consecutive fixes that no road route reaches from the last fix which are left out (their
 #: step is noise, mostly backwards at 1 Hz) before the piece is broken at the first of them.
 MAX_DROPPED = 3
-
-
-@njit(cache=True, nogil=True)
-def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, remaining, dist,
-           label, pred, touched, heap_t, heap_v):
-    """Dijkstra (metres) from several sources with start keys, each node labelled with the
-    source it is reached from at the least key + distance and the edge it is reached through
-    (``pred``, -1 at a source); stops at ``limit`` or once the ``remaining`` target nodes
-    (``want[v]`` counts the targets at node v) are settled. ``dist`` must be ``inf`` everywhere
-    on entry; returns how many nodes it touched (listed in ``touched``, whose ``dist`` the caller
-    resets)."""
-    n_touched = 0
-    size = 0
-    for j in range(src_node.shape[0]):
-        v, key = src_node[j], src_key[j]
-        if key <= limit and key < dist[v]:
-            if dist[v] == np.inf:
-                touched[n_touched] = v
-                n_touched += 1
-            dist[v] = key
-            label[v] = src_label[j]
-            pred[v] = -1
-            size = _heap_push(heap_t, heap_v, size, key, v)
-    while size > 0 and remaining > 0:
-        d, v, size = _heap_pop(heap_t, heap_v, size)
-        if d > dist[v]:
-            continue
-        remaining -= want[v]
-        for a in range(indptr[v], indptr[v + 1]):
-            h = head[a]
-            nd = d + length[a]
-            if nd <= limit and nd < dist[h]:
-                if dist[h] == np.inf:
-                    touched[n_touched] = h
-                    n_touched += 1
-                dist[h] = nd
-                label[h] = label[v]
-                pred[h] = a
-                size = _heap_push(heap_t, heap_v, size, nd, h)
-    return n_touched
-
-
-@njit(cache=True, nogil=True)
-def _workspace(indptr, head):
-    """Arrays for :func:`_layer`: dist, label, pred, touched, want and the heap. Every search
-    leaves them as it found them (``dist`` reset through ``touched``, ``want`` zeroed), so one
-    set serves all the searches of a thread on one graph."""
-    n_nodes = indptr.shape[0] - 1
-    return (np.full(n_nodes, np.inf), np.full(n_nodes, -1, np.int64),
-            np.full(n_nodes, -1, np.int64), np.empty(n_nodes, np.int32),
-            np.zeros(n_nodes, np.int64), np.empty(head.shape[0] + 1),
-            np.empty(head.shape[0] + 1, np.int32))
-
-
-@njit(cache=True, nogil=True)
-def _reset(dist, touched, n_touched):
-    for j in range(n_touched):
-        dist[touched[j]] = np.inf
 
 
 @njit(cache=True, nogil=True)
@@ -154,13 +103,40 @@ def _relax(indptr, head, tail, length, src_node, src_key, src, gain, src_limit, 
 
 
 @njit(cache=True, nogil=True)
+def _end_step(indptr, head, tail, length, src, base, straight, src_limit, lo, hi, cand_edge,
+              cand_off, score, back, beta, back_tol, work):
+    """Best predecessor and score of candidates ``lo:hi`` from the candidates ``src`` scoring
+    ``base[a] - |route - straight[a]| / beta`` (Newson & Krumm's transition), one search per
+    predecessor; routes longer than ``src_limit[a]`` metres are not possible."""
+    dist, label, pred, touched, want, heap_t, heap_v = work
+    for j in range(src.shape[0]):
+        a = src[j]
+        e = cand_edge[a]
+        for b in range(lo, hi):
+            want[tail[cand_edge[b]]] += 1
+        n_t = _layer(indptr, head, length, np.array([head[e]], np.int32),
+                     np.array([length[e] - cand_off[a]]), np.zeros(1, np.int64), src_limit[j],
+                     want, hi - lo, dist, label, pred, touched, heap_t, heap_v)
+        for b in range(lo, hi):
+            v = tail[cand_edge[b]]
+            want[v] = 0
+            route = dist[v] + cand_off[b]
+            if cand_edge[b] == e and cand_off[b] >= cand_off[a] - back_tol:
+                route = max(cand_off[b] - cand_off[a], 0.0)  # on along the same edge
+            s = base[j] - abs(route - straight[j]) / beta
+            if route <= src_limit[j] and s > score[b]:
+                score[b], back[b] = s, a
+        _reset(dist, touched, n_t)
+
+
+@njit(cache=True, nogil=True)
 def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta, outlier, window,
              route_factor, max_speed, slack):
     """The possible predecessors of fix ``i``: the live candidates of fix ``prev`` and, leaving
     ``prev`` out as an outlier (``outlier`` nats), of fix ``prev2`` (-1: none) when the two are
     at most ``window`` seconds apart (dense fixes: leaving one out loses little of the route).
-    Returns ``(src, gain, limit)``; the straight distance of a step past ``prev`` is the
-    distance via ``prev``, so that leaving a fix out gains nothing but the detour it saves. The
+    Returns ``(src, gain, limit, straight)``; the straight distance of a step past ``prev`` is
+    the distance via ``prev``, so that leaving a fix out gains nothing but the detour it saves. The
     time a step from ``prev`` may take counts from ``since`` (s): fixes that no route reached
     do not widen the detours allowed after them."""
     step = np.hypot(fx[i] - fx[prev], fy[i] - fy[prev])
@@ -172,6 +148,7 @@ def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta, outlier, 
     src = np.empty(n, np.int64)
     gain = np.empty(n)
     limit = np.empty(n)
+    walk = np.empty(n)
     k = 0
     for f in (prev, prev2):
         if f < 0:
@@ -184,8 +161,9 @@ def _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta, outlier, 
         for a in range(cand_ptr[f], cand_ptr[f + 1]):
             if score[a] > -np.inf:
                 src[k], gain[k], limit[k] = a, score[a] - penalty + along / beta, lim
+                walk[k] = along
                 k += 1
-    return src[:k], gain[:k], limit[:k]
+    return src[:k], gain[:k], limit[:k], walk[:k]
 
 
 @njit(cache=True, nogil=True)
@@ -225,11 +203,16 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
         linked = False
         if prev >= 0:
             since = ft[prev] if first_drop < 0 else ft[i - 1]
-            src, gain, lim = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i, since, beta,
-                                      outlier, window, route_factor, max_speed, slack)
-            _transitions(indptr, head, tail, length, src, gain, lim, lo, hi, cand_edge,
-                         cand_off, score, back, beta, back_tol, want, dist, label, pred, touched,
-                         heap_t, heap_v)
+            src, gain, lim, straight = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i,
+                                                since, beta, outlier, window, route_factor,
+                                                max_speed, slack)
+            if starts[prev] or i == n - 1:
+                _end_step(indptr, head, tail, length, src, gain - straight / beta, straight, lim,
+                          lo, hi, cand_edge, cand_off, score, back, beta, back_tol, work)
+            else:
+                _transitions(indptr, head, tail, length, src, gain, lim, lo, hi, cand_edge,
+                             cand_off, score, back, beta, back_tol, want, dist, label, pred,
+                             touched, heap_t, heap_v)
             for b in range(lo, hi):
                 if score[b] > -np.inf:
                     score[b] += emit[b]

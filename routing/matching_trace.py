@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from routing.matching_kernel import _layer, _reset
+from routing.matching_search import _layer, _reset
 
 
 @njit(cache=True, nogil=True)
@@ -133,7 +133,7 @@ def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back
 
     Returns ``(ptr, edges)``: the edges strictly between fix i-1's and fix i's candidate edges are
     ``edges[ptr[i]:ptr[i+1]]`` (in driving order), empty when fix i starts a piece. ``work``
-    holds the search arrays of :func:`routing.matching_kernel._workspace`.
+    holds the search arrays of :func:`routing.matching_search._workspace`.
     """
     n = choice.shape[0]
     dist, label, pred, touched, want, heap_t, heap_v = work
