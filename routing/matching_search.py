@@ -25,13 +25,8 @@ def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, rema
     for j in range(src_node.shape[0]):
         v, key = src_node[j], src_key[j]
         if key <= limit and key < dist[v]:
-            if dist[v] == np.inf:
-                touched[n_touched] = v
-                n_touched += 1
-            dist[v] = key
-            label[v] = src_label[j]
-            pred[v] = -1
-            size = _heap_push(heap_t, heap_v, size, key, v)
+            n_touched, size = _settle(v, key, src_label[j], -1, n_touched, size, dist, label,
+                                      pred, touched, heap_t, heap_v)
     while size > 0 and remaining > 0:
         d, v, size = _heap_pop(heap_t, heap_v, size)
         if d > dist[v]:
@@ -41,14 +36,22 @@ def _layer(indptr, head, length, src_node, src_key, src_label, limit, want, rema
             h = head[a]
             nd = d + length[a]
             if nd <= limit and nd < dist[h]:
-                if dist[h] == np.inf:
-                    touched[n_touched] = h
-                    n_touched += 1
-                dist[h] = nd
-                label[h] = label[v]
-                pred[h] = a
-                size = _heap_push(heap_t, heap_v, size, nd, h)
+                n_touched, size = _settle(h, nd, label[v], a, n_touched, size, dist, label, pred,
+                                          touched, heap_t, heap_v)
     return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _settle(v, d, lab, via, n_touched, size, dist, label, pred, touched, heap_t, heap_v):
+    """Give node v the key ``d`` (metres), source ``lab`` and edge ``via`` and queue it; returns
+    the touched count and the heap size."""
+    if dist[v] == np.inf:
+        touched[n_touched] = v
+        n_touched += 1
+    dist[v] = d
+    label[v] = lab
+    pred[v] = via
+    return n_touched, _heap_push(heap_t, heap_v, size, d, v)
 
 
 @njit(cache=True, nogil=True)
