@@ -232,19 +232,20 @@ def _assemble(graph: RoadGraph, t: NDArray, solution: _Solution) -> Match:
                                       solution.back_tol)
     attach(solution.skip, choice, piece, ptr, between, cand_ptr, cand_edge, cand_dist)
     matched = choice >= 0
-    safe = np.where(matched, choice, 0)
-    edge = np.where(matched, cand_edge[safe], -1)
-    offset = np.where(matched, cand_off[safe], np.nan)
-    distance = np.where(matched, cand_dist[safe], np.nan)
+    edge = np.full(len(t), -1, np.int64)
+    offset, distance = np.full(len(t), np.nan), np.full(len(t), np.nan)
+    edge[matched], offset[matched] = cand_edge[choice[matched]], cand_off[choice[matched]]
+    distance[matched] = cand_dist[choice[matched]]
+    px, py = _points_on_edges(graph, edge[matched], offset[matched])
+    # the path's vertices and the fixes' positions to WGS-84 in one call
+    lon, lat = graph.to_lonlat.transform(np.concatenate([vx, px]), np.concatenate([vy, py]))
+    lon, lat = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
     lonlat = np.full((len(t), 2), np.nan)
-    if matched.any():
-        px, py = _points_on_edges(graph, edge[matched], offset[matched])
-        lonlat[matched] = np.column_stack(graph.to_lonlat.transform(px, py))
+    lonlat[matched] = np.column_stack([lon[len(vx):], lat[len(vx):]])
     pieces = []
     if len(vx):
-        lon, lat = graph.to_lonlat.transform(vx, vy)
         for p in range(int(piece.max()) + 1):
-            pieces.append(_piece(p, lon, lat, vs, vpiece, fix_s, piece, t))
+            pieces.append(_piece(p, lon[:len(vx)], lat[:len(vx)], vs, vpiece, fix_s, piece, t))
     return Match(edge, offset, distance, lonlat, piece, pieces, solution.sigma_m)
 
 

@@ -230,6 +230,17 @@ def test_a_fix_far_from_every_road_breaks_the_match(wuhan_central):
     assert reach > 2000.0  # no piece was dragged towards the far fix
 
 
+def test_a_track_far_from_every_road_is_not_matched(wuhan_central):
+    """No fix has a road within the radius: every fix is unmatched and there is no path (a unit
+    that left the map), not an error."""
+    graph = wuhan_central.graph
+    x, y = graph.node_xy[:, 0].max() + 5000.0, graph.node_xy[:, 1].max() + 5000.0
+    lon, lat = graph.to_lonlat.transform([x, x + 100.0], [y, y])
+    match = match_track(graph, lon, lat, [0.0, 10.0], sigma_m=10.0)
+    assert not match.matched.any() and match.pieces == []
+    assert np.isnan(match.lonlat).all() and (match.piece == -1).all()
+
+
 def test_a_fix_that_no_route_reaches_is_left_out_not_a_break(shanghai):
     """A glitch (a fix far ahead of the car, here the position of eight fixes later) that no
     road route reaches in time is left out of the path; the match goes on in one piece."""
