@@ -362,8 +362,9 @@ def test_a_track_replay_draws_the_stored_path(base, browser, city, wuhan_central
     browser.execute_script(f"window.PatrolConsole.map.setView(window.patrolConsole"
                            f".unitLatLng({unit}), 17)")
     click_unit(browser, unit)
-    form = wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".unit-popup form"),
-                "the unit's popup")[0]
+    # Shown, not only in the page: the popup fades in, and an element at opacity 0 has no text.
+    form = wait(browser, lambda: [f for f in browser.find_elements(
+        By.CSS_SELECTOR, ".unit-popup form") if f.is_displayed()], "the unit's popup")[0]
     assert "TEST-011" in browser.find_element(By.CSS_SELECTOR, ".unit-popup").text
     form.find_element(By.CSS_SELECTOR, "button.replay").click()
     wait(browser, lambda: shown(browser, "replay()"), "the replay")
