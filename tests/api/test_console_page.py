@@ -146,6 +146,28 @@ def test_an_incident_posted_through_the_api_appears_within_2_s(base, browser, ci
     assert incident_id in browser.execute_script("return window.patrolConsole.incidentIds()")
 
 
+def test_incident_text_is_shown_as_text_not_run(base, browser, city):
+    """A caller's words reach the page as text: markup in an incident's category and
+    description is shown as typed, and its script never runs."""
+    signed_in(browser, base, city)
+    hostile = '<img src=x onerror="window.__ran = 1">'
+    category = "<b onclick=alert(1)>x</b>"  # categories are at most 32 characters
+    reply = httpx.post(f"{base}/incidents", headers=city.headers("dispatcher"), json={
+        "lon": 114.2745, "lat": 30.6050, "category": category, "description": hostile,
+        "priority": 4})
+    assert reply.status_code == 201, reply.text
+    row = f'#queue li[data-incident-id="{reply.json()["id"]}"]'
+    wait(browser, lambda: browser.find_elements(By.CSS_SELECTOR, row), "the incident")
+    click(browser, row)
+    wait(browser, lambda: hostile in browser.find_element(By.ID, "selected-info").text,
+         "the description shown")
+    assert category in browser.find_element(By.CSS_SELECTOR, row).text
+    assert category in browser.find_element(By.ID, "selected-title").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#queue img, #queue b, #selected img, "
+                                                      "#selected b")
+    assert browser.execute_script("return window.__ran") is None
+
+
 def test_dispatching_from_the_page_assigns_the_unit(base, browser, city, tmp_path):
     """Click the map, create the incident (priority 4: ranked, not sent), click the first
     ranked unit's Dispatch button: the database holds the assignment and its audit."""
