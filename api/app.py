@@ -26,7 +26,7 @@ from patrol.dispatch import DispatchPolicy
 from patrol.inputs import speed_model, tile_layer
 from patrol.live_rings import LiveRings
 from patrol.moveup_live import MoveUp
-from patrol.moveup_loop import moveup_forever
+from patrol.moveup_loop import build_tables, moveup_forever
 from patrol.reconciler import reconcile_forever
 from routing import RoadGraph, open_graph, reach, snap_point
 from routing.baseline import NetworkxRanker
@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None, *, graph: RoadGraph | None = No
             loop_pool(settings, name="patrol console", size=1),
             stale_after_s=settings.stale_position_s,
             deadlines_s=app.state.config.deadlines_s)
+        if settings.moveup_interval_s > 0:
+            await build_tables(app.state.moveup)
         _freeze_start_up_objects()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         reconciler = asyncio.create_task(reconcile_forever(

@@ -150,6 +150,14 @@ def test_moves_after_a_dispatch_gain_what_they_say(client, city, wuhan_central):
     client.post(f"/incidents/{made.json()['id']}/close", headers=city.headers("dispatcher"))
 
 
+def test_the_tables_are_built_before_the_first_request(city, wuhan_central):
+    """Built at start (seconds of CPU for a city), not beside the first alarms: here the loop's
+    first refresh is an hour away."""
+    settings = Settings(**{"DATABASE_URL": city.url}, moveup_interval_s=3600)
+    with TestClient(create_app(settings, graph=wuhan_central.graph)) as started:
+        assert started.app.state.moveup.tables is not None
+
+
 def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
     fresh_fixes(client, city)
     headers = city.headers("dispatcher")
