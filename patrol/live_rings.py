@@ -65,10 +65,11 @@ class LiveRings:
             key = tuple((u, position_key(self.graph, snaps, i))
                         for i, u in enumerate(ids.tolist()))
             if self._stale(key):
+                read_at = time.monotonic()  # the rings' age counts from the fleet they are of
                 answer = await asyncio.to_thread(self._compute, snaps, ids, now)
                 tag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
                 answer["fleet_state"] = tag
-                self._kept = (key, tag, answer, time.monotonic())
+                self._kept = (key, tag, answer, read_at)
                 self.computed += 1
             return self._kept[1:3]
 

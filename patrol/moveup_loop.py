@@ -26,12 +26,12 @@ log = logging.getLogger(__name__)
 
 async def build_tables(moveup: MoveUp) -> None:
     """The worker's move-up tables, before it serves: 1–2 s of CPU for Wuhan that would
-    otherwise run beside its first alarms. A database not reachable yet leaves them to the
-    loop's first refresh."""
+    otherwise run beside its first alarms. A failure (a database not reachable yet) leaves them
+    to the loop's first refresh: move-up never keeps a worker from serving alarms."""
     try:
         await asyncio.to_thread(moveup.build)
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("move-up tables not built at start (%s); the loop builds them", exc)
+    except Exception:  # noqa: BLE001 - advisory: logged, and the loop tries again
+        log.exception("move-up tables not built at start; the loop builds them")
 
 
 async def refresh_fleet(pool: LoopPool, config: DispatchConfig) -> None:

@@ -151,20 +151,21 @@ def connect(indptr, head, tail, length, choice, piece, cand_edge, cand_off, back
                              np.zeros(1, np.int64), np.inf, want, 1, dist, label, pred, touched,
                              heap_t, heap_v)
                 want[tail[eb]] = 0
-                v, k = tail[eb], 0
-                while v != head[ea]:
-                    k += 1
-                    v = tail[pred[v]]
-                while n_out + k > out.shape[0]:
-                    grown = np.empty(out.shape[0] * 2, np.int32)
-                    grown[:n_out] = out[:n_out]
-                    out = grown
-                v, j = tail[eb], n_out + k - 1
-                while v != head[ea]:
-                    out[j] = pred[v]
-                    v = tail[pred[v]]
-                    j -= 1
-                n_out += k
+                if dist[tail[eb]] < np.inf:  # always, as Viterbi linked them: else no walk
+                    v, k = tail[eb], 0       # along the last searches' predecessors
+                    while v != head[ea]:
+                        k += 1
+                        v = tail[pred[v]]
+                    while n_out + k > out.shape[0]:
+                        grown = np.empty(out.shape[0] * 2, np.int32)
+                        grown[:n_out] = out[:n_out]
+                        out = grown
+                    v, j = tail[eb], n_out + k - 1
+                    while v != head[ea]:
+                        out[j] = pred[v]
+                        v = tail[pred[v]]
+                        j -= 1
+                    n_out += k
                 _reset(dist, touched, n_t)
         if choice[i] >= 0:
             prev = i

@@ -41,8 +41,16 @@
       app.say(`Coverage overlay: ${error.message}`, 'error');
     }
     overlay.busy = false;
-    if (rings) { draw(rings); }
+    if (rings && overlay.rings && Date.parse(rings.computed_at) < Date.parse(overlay.rings.computed_at)) {
+      later();  // another worker's older rings, within its hold: not drawn over newer ones
+    } else if (rings) {
+      draw(rings);
+    }
     if (overlay.wanted) { want(); }
+  }
+  function later() {  // once more when the server's hold on a change has passed
+    clearTimeout(overlay.trailing);
+    overlay.trailing = setTimeout(want, HELD_MS);
   }
   function draw(rings) {
     overlay.rings = rings;
@@ -56,12 +64,10 @@
     }
   }
 
-  app.on('snapshot', () => { overlay.tag = null; want(); });
-  app.on('units', () => {
-    want();
-    clearTimeout(overlay.trailing);  // a change the server held back is drawn by then
-    overlay.trailing = setTimeout(want, HELD_MS);
-  });
+  // After a change told (or a reconnection, which tells none of those missed), ask again once
+  // the server's hold has passed: a change it held back is drawn by then.
+  app.on('snapshot', () => { overlay.tag = null; want(); later(); });
+  app.on('units', () => { want(); later(); });
   app.on('signed-out', () => { layer.clearLayers(); overlay.tag = null; overlay.rings = null; });
   app.map.on('overlayadd', (event) => { if (event.layer === layer) { want(); } });
 

@@ -236,9 +236,10 @@ def test_a_track_far_from_every_road_is_not_matched(wuhan_central):
     graph = wuhan_central.graph
     x, y = graph.node_xy[:, 0].max() + 5000.0, graph.node_xy[:, 1].max() + 5000.0
     lon, lat = graph.to_lonlat.transform([x, x + 100.0], [y, y])
-    match = match_track(graph, lon, lat, [0.0, 10.0], sigma_m=10.0)
-    assert not match.matched.any() and match.pieces == []
-    assert np.isnan(match.lonlat).all() and (match.piece == -1).all()
+    for sigma_m in (10.0, None):  # told, and estimated from the track as the service does
+        match = match_track(graph, lon, lat, [0.0, 10.0], sigma_m=sigma_m)
+        assert not match.matched.any() and match.pieces == []
+        assert np.isnan(match.lonlat).all() and (match.piece == -1).all()
 
 
 def test_a_fix_that_no_route_reaches_is_left_out_not_a_break(shanghai):
