@@ -74,24 +74,41 @@ class MoveUp:
         self.advice: Advice | None = None
         self.declines = 0  # moves declined through this worker: each asks for new advice
         self._site_of: dict[tuple[float, float], int] = {}
+        self._city: tuple | None = None  # the rows the tables were built from
         self._lock = threading.Lock()
 
     def build(self) -> None:
         """Read the demand, waiting points and units' zones, and compute the waiting points'
         table (once; later calls return at once)."""
         with self._lock:
-            if self.tables is not None:
-                return
-            with self.engine.connect() as conn:
-                demand_rows = move_store.demand_rows(conn)
-                stations = move_store.site_rows(conn, kinds=SITE_KINDS)
-                self.unit_zone = move_store.unit_zones(conn)
-            demand, points = demand_of(self.graph, demand_rows, snap_limit_m=self.snap_limit_m)
-            self.sites, site_points = waiting_points(self.graph, stations, demand_rows, points,
-                                                     snap_limit_m=self.snap_limit_m)
-            self._site_of = {(round(s["lon"], 7), round(s["lat"], 7)): i
-                             for i, s in enumerate(self.sites)}
-            self.tables = CoverTables.build(self.graph, demand, points, site_points)
+            if self.tables is None:
+                self._build(self._read_city())
+
+    def rebuild_if_changed(self) -> bool:
+        """Read the city again and, when its hotspots, grid cells, waiting points or units'
+        zones changed (a planner loaded new ones), build the tables anew (seconds of CPU for
+        Wuhan, then; the units' rows are searched again). Whether it rebuilt."""
+        city = self._read_city()
+        with self._lock:
+            if self.tables is not None and city == self._city:
+                return False
+            self._build(city)
+            return True
+
+    def _read_city(self) -> tuple[list, list, dict]:
+        with self.engine.connect() as conn:
+            return (move_store.demand_rows(conn), move_store.site_rows(conn, kinds=SITE_KINDS),
+                    move_store.unit_zones(conn))
+
+    def _build(self, city: tuple[list, list, dict]) -> None:
+        demand_rows, stations, self.unit_zone = city
+        demand, points = demand_of(self.graph, demand_rows, snap_limit_m=self.snap_limit_m)
+        self.sites, site_points = waiting_points(self.graph, stations, demand_rows, points,
+                                                 snap_limit_m=self.snap_limit_m)
+        self._site_of = {(round(s["lon"], 7), round(s["lat"], 7)): i
+                         for i, s in enumerate(self.sites)}
+        self.tables = CoverTables.build(self.graph, demand, points, site_points)
+        self._city = city
 
     def snapshot(self, fleet: FleetCache, now_s: float) -> Snapshot:
         """The counted units as the fleet copy has them (call on the event loop)."""

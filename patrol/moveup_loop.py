@@ -20,6 +20,9 @@ from zones.database import LoopPool
 #: Hints (the move that would follow each unit's dispatch) are worked out again at most this
 #: often (seconds): they take one small decision per unit.
 HINT_EVERY_S = 30.0
+#: The city (hotspots, grid cells, waiting points, units' zones) is read again this often
+#: (seconds), and the tables built anew when it changed.
+CITY_EVERY_S = 60.0
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +86,17 @@ async def moveup_forever(pool: LoopPool, engine: sa.Engine, config: DispatchConf
                          rebalance_every_s: float = 0.0) -> None:
     """Every ``interval_s`` seconds, if the fleet changed since the last advice (or a move was
     declined here), advise again; every ``rebalance_every_s`` seconds (0: never) solve the
-    rebalance. Failures are logged and tried again next time."""
+    rebalance; every :data:`CITY_EVERY_S` seconds rebuild the tables if the city changed.
+    Failures are logged and tried again next time."""
     seen, hinted_at, rebalanced_at = None, 0.0, time.monotonic()
+    city_read_at = time.monotonic()
     while True:
         await asyncio.sleep(interval_s)
         try:
+            if time.monotonic() - city_read_at >= CITY_EVERY_S:
+                city_read_at = time.monotonic()
+                if await asyncio.to_thread(moveup.rebuild_if_changed):
+                    seen = None  # advise on the new tables
             if rebalance_every_s > 0 and time.monotonic() - rebalanced_at >= rebalance_every_s:
                 rebalanced_at = time.monotonic()
                 await rebalance(pool, engine, config, moveup)

@@ -98,6 +98,15 @@ def store_without_decision(url: str, *, lon: float, lat: float, priority: int = 
     return asyncio.run(store())
 
 
+def add_hotspot(engine: sa.Engine, key: str, lon: float, lat: float) -> int:
+    """A school hotspot at (lon, lat) WGS-84, written straight into the city; its id."""
+    with engine.begin() as conn:
+        return conn.execute(sa.text(
+            "INSERT INTO hotspots (source_key, name, category, geom) VALUES (:key, :name, "
+            "'school', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) RETURNING id"),
+            {"key": key, "name": key, "lon": lon, "lat": lat}).scalar()
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket() as probe:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tests_api_support import add_hotspot
+
 BEIHU = {"lon": 114.26897, "lat": 30.60743}
 ALARM = {**BEIHU, "category": "theft", "priority": 5}
 
@@ -89,11 +91,7 @@ def test_every_error_answer_is_documented_as_a_problem(client):
 
 
 def test_a_hotspot_far_from_every_road_is_a_422(client, city):
-    with city.engine.begin() as conn:
-        hotspot_id = conn.execute(sa.text(
-            "INSERT INTO hotspots (source_key, name, category, geom) VALUES "
-            "('test-far', 'far away', 'school', ST_SetSRID(ST_MakePoint(10, 10), 4326)) "
-            "RETURNING id")).scalar()
+    hotspot_id = add_hotspot(city.engine, "test-far", 10.0, 10.0)
     try:
         reply = client.get(f"/hotspots/{hotspot_id}/coverage", headers=city.headers("planner"))
         assert reply.status_code == 422 and "from the nearest road" in reply.json()["detail"]

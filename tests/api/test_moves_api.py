@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+import patrol.moveup_loop
 from api import create_app
 from conftest import named_database
 from patrol.moveup import RINGS, Cover, expected_coverage
@@ -20,7 +21,7 @@ from reference import times_between_snapped
 from routing import snap_many
 from routing.search import Weights
 from settings import Settings
-from tests_api_support import available_lonlat, fresh_fixes, make_city
+from tests_api_support import add_hotspot, available_lonlat, fresh_fixes, make_city
 from zones import move_store
 
 FLEET = 12
@@ -156,6 +157,30 @@ def test_the_tables_are_built_before_the_first_request(city, wuhan_central):
     settings = Settings(**{"DATABASE_URL": city.url}, moveup_interval_s=3600)
     with TestClient(create_app(settings, graph=wuhan_central.graph)) as started:
         assert started.app.state.moveup.tables is not None
+
+
+def test_a_hotspot_loaded_later_reaches_the_tables(client, city, wuhan_central, monkeypatch):
+    """A planner's new hotspot counts in move-up (and the live coverage) once the loop reads
+    the city again, without a restart, and a removed one stops counting; an unchanged city is
+    not rebuilt. (The module's shared app reads the city too: it is left as it was.)"""
+    monkeypatch.setattr(patrol.moveup_loop, "CITY_EVERY_S", 0.2)
+    settings = Settings(**{"DATABASE_URL": city.url}, moveup_interval_s=0.2)
+    with TestClient(create_app(settings, graph=wuhan_central.graph)) as started:
+        moveup = started.app.state.moveup
+        assert moveup.rebuild_if_changed() is False
+        hotspots = int(moveup.tables.demand.hotspot.sum())
+        added = add_hotspot(city.engine, "test-later", 114.2745, 30.6050)
+        try:
+            wait_for(lambda: int(moveup.tables.demand.hotspot.sum()) == hotspots + 1,
+                     timeout_s=30)
+            live = started.get("/coverage/live", headers=city.headers("dispatcher")).json()
+            assert live["hotspots"] == hotspots + 1
+        finally:
+            with city.engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM hotspots WHERE id = :id"), {"id": added})
+        for app in (started.app, client.app):
+            wait_for(lambda: int(app.state.moveup.tables.demand.hotspot.sum()) == hotspots,
+                     timeout_s=30)
 
 
 def test_accept_decline_arrive_and_dispatch_while_relocating(client, city):
