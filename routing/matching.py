@@ -3,18 +3,18 @@
 Each fix gets candidates on the directed road edges within a search radius (both directions of a
 two-way road); the emission score is Gaussian in the distance to the road (``sigma_m``), the
 transition score decays with the difference between the road distance and the straight-line
-distance between consecutive fixes (``beta_m``; signed, so that one search per fix serves all
-its candidates, except at the first step of a piece and the last of the track, where the signed
-score would pull the end candidates into the piece). The most likely sequence (Viterbi) is
-reconstructed into pieces of driven road, with the gaps between fixes bridged by the shortest
-path. A fix farther than the radius from every road has no candidate and ends the piece. A fix
-that no road route reaches within the speed and detour limits is left out (a glitch); when the
-next fixes cannot be reached either, the match breaks at the first of them instead of dragging a
-piece across. As Newson & Krumm do, a fix within 2σ of the last fix the model kept is left out
-of it (at 1 Hz such a step is mostly noise), and on a dense track the model may leave out a fix
-as an outlier at a fixed cost, rather than drive around the block to reach a fix that the noise
-put behind the car; fixes left out are placed on the matched path afterwards. The kernels (numba) are :mod:`routing.matching_kernel` and
-:mod:`routing.matching_trace`.
+distance between consecutive fixes (``beta_m``; signed, so that one search per fix serves all its
+candidates, except at the first step of a piece and the last before the end of the track or a fix
+far from every road, where the signed score would pull the end candidates into the piece). The most
+likely sequence (Viterbi) is reconstructed into pieces of driven road, with the gaps between fixes
+bridged by the shortest path. A fix farther than the radius from every road has no candidate and
+ends the piece. A fix that no road route reaches within the speed and detour limits is left out (a
+glitch); when the next fixes cannot be reached either, the match breaks at the first of them
+instead of dragging a piece across. As Newson & Krumm do, a fix within 2σ of the last fix the model
+kept is left out of it (at 1 Hz such a step is mostly noise), and on a dense track the model may
+leave out a fix as an outlier at a fixed cost, rather than drive around the block to reach a fix
+that the noise put behind the car; fixes left out are placed on the matched path afterwards. The
+kernels (numba) are :mod:`routing.matching_kernel` and :mod:`routing.matching_trace`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ from routing.errors import RoutingError
 PRIOR_SIGMA_M = 20.0
 #: Fixes matched first to estimate a track's GPS error.
 PROBE_FIXES = 100
+#: Weight (in fixes) of :data:`PRIOR_SIGMA_M` in an estimate above it from a track shorter than
+#: the probe (a weighted geometric mean). On a drive of a dozen fixes the median distance alone may come out at twice the true error, and
+#: an error set too large costs more than one set too small: it widens the candidate radius and
+#: flattens the emission score, so that the transitions alone choose the roads.
+PRIOR_WEIGHT_FIXES = 10
 #: Bounds (metres) of the GPS error estimated from a track.
 SIGMA_BOUNDS_M = (4.0, 50.0)
 #: Cost (nats) of leaving one fix out of the path as an outlier: the emission score of a fix
@@ -90,7 +95,8 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
     sigma_m
         Standard deviation of the GPS error (metres). By default the first
         :data:`PROBE_FIXES` fixes are matched with :data:`PRIOR_SIGMA_M`, the error is estimated
-        from their matched distances as Newson & Krumm do (1.4826 × the median, within
+        from their matched distances as Newson & Krumm do (1.4826 × the median; on a shorter
+        track, above the prior, pooled with it as :data:`PRIOR_WEIGHT_FIXES` fixes; within
         :data:`SIGMA_BOUNDS_M`), and the track is matched with that estimate.
     beta_m
         Scale (metres) of the transition score ``-(route - straight) / beta_m``.
@@ -113,7 +119,7 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
         return _match(graph, x, y, t, sigma_m=sigma_m, **options)
     probe = slice(0, PROBE_FIXES)
     first = _solve(graph, x[probe], y[probe], t[probe], sigma_m=PRIOR_SIGMA_M, **options)
-    estimate = _estimate_sigma(first)
+    estimate = _estimate_sigma(first, short=len(t) < PROBE_FIXES)
     if len(t) <= PROBE_FIXES and abs(estimate - PRIOR_SIGMA_M) <= 0.25 * PRIOR_SIGMA_M:
         return _assemble(graph, t, first)
     return _match(graph, x, y, t, sigma_m=estimate, **options)
@@ -175,17 +181,23 @@ def _workspace(graph: RoadGraph) -> tuple:
     return kept[1]
 
 
-def _estimate_sigma(solution: _Solution) -> float:
+def _estimate_sigma(solution: _Solution, *, short: bool) -> float:
     """GPS error (metres): 1.4826 × the median distance from fix to matched road (Newson &
     Krumm 2009), the fixes left out of the model placed on the path, within
-    :data:`SIGMA_BOUNDS_M`."""
+    :data:`SIGMA_BOUNDS_M`. On a ``short`` track (shorter than the probe) an estimate above
+    :data:`PRIOR_SIGMA_M` is pooled with it (geometric mean, the prior weighted as
+    :data:`PRIOR_WEIGHT_FIXES` fixes), so that a few distances do not widen the search alone."""
     cand_ptr, cand_edge, _, cand_dist = solution.cands
     choice, piece = solution.choice.copy(), solution.piece.copy()
     attach(solution.skip, choice, piece, solution.ptr, solution.between, cand_ptr, cand_edge,
            cand_dist)
     near = cand_dist[choice[choice >= 0]]
     median = float(np.median(near)) if len(near) else PRIOR_SIGMA_M
-    return float(np.clip(1.4826 * median, *SIGMA_BOUNDS_M))
+    estimate = float(np.clip(1.4826 * median, *SIGMA_BOUNDS_M))
+    if not short or estimate <= PRIOR_SIGMA_M:
+        return estimate
+    n, n0 = len(near), PRIOR_WEIGHT_FIXES
+    return float(np.exp((n * np.log(estimate) + n0 * np.log(PRIOR_SIGMA_M)) / (n + n0)))
 
 
 def _metric_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike,

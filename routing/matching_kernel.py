@@ -14,9 +14,9 @@ The signed score sums, over a piece, to the straight distances less the length o
 rewards a short path, and in the middle of a piece every metre a candidate is moved saves one
 step what it costs the next. The first and last candidate have no such counterweight and would
 be pulled along the road towards the inside of the piece (onto the road the car turns into at
-the start, back before the last junction at the end). So the first step of every piece and the
-last step of the track score the absolute difference, as Newson & Krumm do, with one search per
-predecessor (:func:`_end_step`).
+the start, back before the last junction at the end). So the first step of every piece, and the
+last step before the end of the track or before a fix far from every road, score the absolute
+difference, as Newson & Krumm do, with one search per predecessor (:func:`_end_step`).
 
 Positions on edges are ``offset`` metres from the edge's tail along its polyline; all lengths are
 polyline lengths in the graph's metric CRS.
@@ -206,7 +206,7 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
             src, gain, lim, straight = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i,
                                                 since, beta, outlier, window, route_factor,
                                                 max_speed, slack)
-            if starts[prev] or i == n - 1:
+            if starts[prev] or i == n - 1 or cand_ptr[i + 2] == cand_ptr[i + 1]:
                 _end_step(indptr, head, tail, length, src, gain - straight / beta, straight, lim,
                           lo, hi, cand_edge, cand_off, score, back, beta, back_tol, work)
             else:

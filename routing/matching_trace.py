@@ -89,14 +89,15 @@ def trace(choice, piece, cand_edge, cand_off, ptr, edges, geom_xy, geom_off, cum
 def thin(fx, fy, cand_ptr, min_step):
     """Fixes to leave out of the hidden-Markov model: those within ``min_step`` metres of the
     last fix kept (Newson & Krumm: at 1 Hz such a step is mostly noise). The first and last
-    fix, and fixes without candidates and their successors, are always kept."""
+    fix, and the fixes on either side of a fix without candidates, are always kept."""
     n = fx.shape[0]
     skip = np.zeros(n, np.bool_)
     last = -1
     for i in range(n):
         if cand_ptr[i + 1] == cand_ptr[i]:
             last = -1
-        elif last >= 0 and i < n - 1 and np.hypot(fx[i] - fx[last], fy[i] - fy[last]) < min_step:
+        elif (last >= 0 and i < n - 1 and cand_ptr[i + 2] > cand_ptr[i + 1]
+              and np.hypot(fx[i] - fx[last], fy[i] - fy[last]) < min_step):
             skip[i] = True
         else:
             last = i

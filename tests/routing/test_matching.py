@@ -198,6 +198,28 @@ def test_dense_noisy_fixes_do_not_drive_loops(request, place):
     assert recall >= 0.85 and precision >= 0.88
 
 
+@pytest.mark.parametrize("place", sorted(DIRECTED))
+def test_a_short_track_does_not_set_a_large_gps_error_alone(request, place):
+    """On a drive of a dozen fixes the median distance to the road swings widely; an error
+    estimated above the prior is pooled with it, so that no drive's error is set much too
+    large (unpooled: up to 1.45 × the true error in Helsinki, 1.69 × in Huangpu), while a long
+    track keeps an error below the prior as estimated."""
+    graph = request.getfixturevalue(place).graph
+    rng = np.random.default_rng(7)
+    for sigma_m in (20.0, 30.0):
+        ratios, fixes = [], []
+        for _ in range(30):
+            track = synthetic_track(graph, rng, sigma_m=sigma_m, interval_s=10.0,
+                                    min_length_m=DIRECTED[place])
+            fixes.append(len(track.t))
+            ratios.append(match_track(graph, track.lon, track.lat, track.t).sigma_m / sigma_m)
+        assert np.median(fixes) <= 25
+        assert max(ratios) <= 1.4, sigma_m
+    long = synthetic_track(graph, rng, sigma_m=5.0, interval_s=1.0, min_length_m=1500.0)
+    assert len(long.t) > 100
+    assert match_track(graph, long.lon, long.lat, long.t).sigma_m < 7.5
+
+
 @pytest.mark.skipif(not KUBICKA.is_dir(), reason="the Kubicka data set is not beside the project")
 @pytest.mark.parametrize("interval_s", [1.0, 10.0, 30.0])
 def test_real_kubicka_drives_match_their_true_routes(interval_s):
@@ -228,6 +250,28 @@ def test_a_fix_far_from_every_road_breaks_the_match(wuhan_central):
     reach = max(np.hypot(*(np.column_stack(graph.to_metric.transform(*p.lonlat.T)) - far).T).min()
                 for p in match.pieces)
     assert reach > 2000.0  # no piece was dragged towards the far fix
+
+
+@pytest.mark.parametrize("place", sorted(DIRECTED))
+def test_a_fix_far_from_every_road_ends_the_piece_as_the_track_end_would(request, place):
+    """The fix before one far from every road ends its piece: it is scored as the last fix of
+    a track is, so a unit that drives off the map leaves the same path as a track that ends
+    there (scored as a step inside the piece, the end would be pulled back along the road)."""
+    graph = request.getfixturevalue(place).graph
+    rng = np.random.default_rng(31)
+    differ = 0
+    for _ in range(8):
+        track = synthetic_track(graph, rng, sigma_m=20.0, interval_s=10.0,
+                                min_length_m=DIRECTED[place], legs=2)
+        x, y = graph.node_xy[:, 0].max() + 5000.0, graph.node_xy[:, 1].max() + 5000.0
+        far_lon, far_lat = graph.to_lonlat.transform(x, y)
+        ended = match_track(graph, track.lon, track.lat, track.t, sigma_m=20.0)
+        went_on = match_track(graph, np.append(track.lon, far_lon), np.append(track.lat, far_lat),
+                              np.append(track.t, track.t[-1] + 10.0), sigma_m=20.0)
+        assert not went_on.matched[-1]
+        differ += not (np.array_equal(ended.edge, went_on.edge[:-1])
+                       and np.allclose(ended.offset_m, went_on.offset_m[:-1], equal_nan=True))
+    assert differ == 0
 
 
 def test_a_track_far_from_every_road_is_not_matched(wuhan_central):
