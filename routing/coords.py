@@ -69,25 +69,36 @@ def check_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], N
 
 
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, system: CoordSystem | str) -> tuple[NDArray, NDArray]:
-    """Convert lon/lat degrees from ``system`` to WGS-84, checking their range first."""
+    """Convert lon/lat degrees from ``system`` to WGS-84, checking their range first; the
+    result is in range too (see :func:`on_the_globe`)."""
     system = parse_coord_system(system)
     lon_arr, lat_arr = check_lonlat(lon, lat)
     if system is CoordSystem.GCJ02:
         return gcj02_to_wgs84(lon_arr, lat_arr)
     if system is CoordSystem.BD09:
-        return gcj02_to_wgs84(*bd09_to_gcj02(lon_arr, lat_arr))
+        return on_the_globe(*gcj02_to_wgs84(*bd09_to_gcj02(lon_arr, lat_arr)))
     return lon_arr, lat_arr
 
 
 def from_wgs84(lon: ArrayLike, lat: ArrayLike, system: CoordSystem | str) -> tuple[NDArray, NDArray]:
-    """Convert WGS-84 lon/lat degrees to ``system``."""
+    """Convert WGS-84 lon/lat degrees to ``system`` (in range, see :func:`on_the_globe`)."""
     system = parse_coord_system(system)
     lon_arr, lat_arr = check_lonlat(lon, lat)
     if system is CoordSystem.GCJ02:
         return wgs84_to_gcj02(lon_arr, lat_arr)
     if system is CoordSystem.BD09:
-        return gcj02_to_bd09(*wgs84_to_gcj02(lon_arr, lat_arr))
+        return on_the_globe(*gcj02_to_bd09(*wgs84_to_gcj02(lon_arr, lat_arr)))
     return lon_arr, lat_arr
+
+
+def on_the_globe(lon: NDArray, lat: NDArray) -> tuple[NDArray, NDArray]:
+    """Longitudes wrapped into [-180, 180] and latitudes held to [-90, 90] (degrees).
+
+    Baidu's offset (about 0.0065 degrees) applies everywhere, so a BD-09 point within that of
+    the antimeridian or a pole converts to a longitude past ±180 (the same place, across the
+    antimeridian) or a latitude past ±90 (the pole)."""
+    lon = np.where(lon > 180.0, lon - 360.0, np.where(lon < -180.0, lon + 360.0, lon))
+    return lon, np.where(lat > 90.0, 90.0, np.where(lat < -90.0, -90.0, lat))
 
 
 def outside_china(lon: NDArray, lat: NDArray) -> NDArray[np.bool_]:

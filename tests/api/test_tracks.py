@@ -200,3 +200,20 @@ def test_an_unknown_unit_has_no_track(client, city):
     reply = client.post("/units/999999/track", json={"fixes": fixes([(114.27, 30.6)], [0])},
                         headers=city.headers("dispatcher"))
     assert reply.status_code == 404 and "no unit 999999" in reply.json()["detail"]
+
+
+def test_a_bd09_fix_at_the_antimeridian_is_stored_in_range(client, city):
+    """Baidu's offset takes BD-09 (-180, 0) to 0.0065 degrees west of -180 in WGS-84: the
+    same place as 179.9935, which is what is stored (a track and a position batch alike)."""
+    unit = city.unit_ids[9]
+    track = {"crs": "bd09", "fixes": fixes([(-180.0, 0.0)], [0])}
+    reply = client.post(f"/units/{unit}/track", json=track, headers=city.headers("dispatcher"))
+    assert statuses(reply) == ["ok"]
+    batch = [{"unit_id": unit, "lon": -180.0, "lat": 0.0, "crs": "bd09", "timestamp": stamp(3600)}]
+    reply = client.put("/units/positions", json={"fixes": batch},
+                       headers=city.headers("dispatcher"))
+    assert reply.status_code == 200 and reply.json()["rejected"] == [], reply.text
+    rows = stored(city, unit)
+    assert len(rows) == 2 and all(179.99 < r["lon"] <= 180 and abs(r["lat"]) < 0.01
+                                  for r in rows)
+

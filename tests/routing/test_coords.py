@@ -67,6 +67,15 @@ def test_to_and_from_wgs84_by_name():
     assert 300 < metres(np.array([[lon, lat]]), np.array([[float(gx), float(gy)]]))[0] < 800
 
 
+def test_bd09_at_the_antimeridian_and_the_poles_converts_into_range():
+    lon, lat = to_wgs84(np.array([-180.0, 180.0, 0.0, 0.0]), np.array([0.0, 0.0, 90.0, -90.0]),
+                        "bd09")
+    assert np.all(np.abs(lon) <= 180) and np.all(np.abs(lat) <= 90)
+    assert 179.99 < lon[0] < 180  # 0.0065 degrees west of -180 is just east of 180
+    x, y = from_wgs84(np.array([180.0, 0.0]), np.array([0.0, 90.0]), "bd09")
+    assert np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90)
+
+
 def test_outside_china_is_unchanged():
     x, y = wgs84_to_gcj02(np.array([24.94, -0.1]), np.array([60.17, 51.5]))
     assert np.array_equal(x, [24.94, -0.1]) and np.array_equal(y, [60.17, 51.5])
