@@ -36,12 +36,14 @@ class MatchedTrack:
 
 def read_fixes_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Times (seconds since 1970, UTC), lon and lat from a fixes CSV (see the module)."""
+    if not Path(path).is_file():
+        raise Invalid(f"{path}: no such file")
     try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise Invalid(f"{path}: no such file") from None
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # each value as written
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise Invalid(f"{path}: not a readable CSV file ({exc})") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus values as an index
+        raise Invalid(f"{path}: row 2 has more values than the header has columns")
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise Invalid(f"{path}: the CSV lacks the column(s) {', '.join(missing)}; it needs "
@@ -56,7 +58,8 @@ def read_fixes_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray
                       f"got {frame.iloc[row][list(COLUMNS)].tolist()}")
     if frame.empty:
         raise Invalid(f"{path}: the CSV holds no fix")
-    seconds = (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    epoch = pd.Timestamp(0, tz="UTC").as_unit("us")  # years 1 to 9999 fit in microseconds
+    seconds = (times.dt.as_unit("us") - epoch).dt.total_seconds().to_numpy()
     return seconds, lon.to_numpy(np.float64), lat.to_numpy(np.float64)
 
 
@@ -81,9 +84,11 @@ def track_geojson(graph: RoadGraph, matched: MatchedTrack) -> dict:
 
 
 def iso_times(seconds) -> list[str]:
-    """Times (seconds since 1970) as ISO 8601 UTC strings, to the millisecond."""
-    stamps = pd.to_datetime(np.asarray(seconds, dtype=np.float64), unit="s", utc=True)
-    return [s.isoformat(timespec="milliseconds").replace("+00:00", "Z") for s in stamps]
+    """Times (seconds since 1970, years 1 to 9999) as ISO 8601 UTC strings, to the
+    millisecond."""
+    millis = np.round(np.asarray(seconds, dtype=np.float64) * 1e3).astype(np.int64)
+    stamps = np.datetime_as_string(millis.astype("datetime64[ms]"))
+    return [f"{stamp}Z" for stamp in stamps]
 
 
 def path_feature(number: int, piece) -> dict:

@@ -55,11 +55,34 @@ def test_track_match_writes_the_path_and_every_fix(capsys, wuhan_central, wuhan_
     ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,95\n", [], "latitude 95.0 is out of range"),
     ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6\n", ["--max-speed", "0"], "--max-speed"),
     ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6\n", ["--crs", "mars"], "unknown coordinate"),
+    ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6,5\n", [], "more values than the header"),
 ])
 def test_bad_fixes_are_one_sentence_and_exit_2(capsys, wuhan_central_compiled, tmp_path, content,
                                                extra, message):
     fixes = tmp_path / "fixes.csv"
     fixes.write_text(content)
     code, _, err = run(capsys, "track", "match", "--graph", wuhan_central_compiled, "--fixes",
-                       fixes, *extra)
-    assert code == 2 and message in err and err.startswith("patrol: error:")
+                       fixes, *[e.format(fixes=fixes) for e in extra])
+    assert code == 2 and message in err and "patrol: error:" in err
+
+
+def test_a_folder_given_as_the_fixes_is_one_sentence(capsys, wuhan_central_compiled, tmp_path):
+    code, _, err = run(capsys, "track", "match", "--graph", wuhan_central_compiled, "--fixes",
+                       tmp_path)
+    assert code == 2 and err == f"patrol: error: {tmp_path}: no such file\n"
+
+
+def test_times_from_year_1_to_9999_are_matched_and_written(capsys, wuhan_central_compiled,
+                                                          tmp_path):
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text("time,lon,lat\n0001-01-01T08:00:00.5Z,114.2700,30.6000\n"
+                     "0001-01-01T08:00:10Z,114.2704,30.6001\n"
+                     "9999-12-31T23:59:59.25Z,114.2708,30.6002\n")
+    out = tmp_path / "matched.geojson"
+    code, _, err = run(capsys, "track", "match", "--graph", wuhan_central_compiled, "--fixes",
+                       fixes, "-o", out)
+    assert code == 0, err
+    points = [f["properties"] for f in json.loads(out.read_text())["features"]
+              if f["properties"]["kind"] == "fix"]
+    assert [p["time"] for p in points] == ["0001-01-01T08:00:00.500Z", "0001-01-01T08:00:10.000Z",
+                                           "9999-12-31T23:59:59.250Z"]

@@ -217,3 +217,17 @@ def test_a_bd09_fix_at_the_antimeridian_is_stored_in_range(client, city):
     assert len(rows) == 2 and all(179.99 < r["lon"] <= 180 and abs(r["lat"]) < 0.01
                                   for r in rows)
 
+
+def test_a_track_of_year_1_is_replayed_to_the_millisecond(client, city):
+    unit = city.unit_ids[10]
+    times = ["0001-01-01T08:00:00.5Z", "0001-01-01T08:00:05.25Z", "0001-01-01T08:00:10.75Z"]
+    sent = [{"lon": lon, "lat": lat, "timestamp": t} for (lon, lat), t in zip(
+        [(114.2700, 30.6000), (114.2704, 30.6001), (114.2708, 30.6002)], times)]
+    reply = client.post(f"/units/{unit}/track", json={"fixes": sent},
+                        headers=city.headers("dispatcher"))
+    assert statuses(reply) == ["ok"] * 3
+    reply = client.get(f"/units/{unit}/track", headers=city.headers("dispatcher"), params={
+        "from": "0001-01-01T08:00:00Z", "to": "0001-01-01T09:00:00Z"})
+    assert reply.status_code == 200, reply.text
+    paths = [f for f in reply.json()["features"] if f["properties"]["kind"] == "path"]
+    assert paths and paths[0]["properties"]["times"][0] == "0001-01-01T08:00:00.500Z"
