@@ -49,14 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         return _fail(f"cannot reach the database ({reason})", EXIT_UNAVAILABLE)
+    except OSError as exc:  # a file given cannot be read or written (a directory, no permission)
+        if exc.filename is None:
+            return _internal(exc)
+        why = "not a folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
+        return _fail(f"{exc.filename}: {why}", EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one sentence, not a traceback
-        if os.environ.get("PATROL_DEBUG") == "1":
-            raise
-        print(f"patrol: internal error ({type(exc).__name__}: {exc}); "
-              f"set PATROL_DEBUG=1 for the traceback", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(exc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     for group in GROUPS:
         group.register(commands)
     return parser
+
+
+def _internal(exc: Exception) -> int:
+    """One sentence naming an unexpected error (the traceback with ``PATROL_DEBUG=1``)."""
+    if os.environ.get("PATROL_DEBUG") == "1":
+        raise exc
+    print(f"patrol: internal error ({type(exc).__name__}: {exc}); "
+          f"set PATROL_DEBUG=1 for the traceback", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _fail(message: str, code: int) -> int:

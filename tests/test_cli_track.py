@@ -56,6 +56,8 @@ def test_track_match_writes_the_path_and_every_fix(capsys, wuhan_central, wuhan_
     ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6\n", ["--max-speed", "0"], "--max-speed"),
     ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6\n", ["--crs", "mars"], "unknown coordinate"),
     ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6,5\n", [], "more values than the header"),
+    ("time,lon,lat\n2026-12-01T08:00:00Z,114.27,30.6\n", ["-o", "{fixes}/out.geojson"],
+     "fixes.csv: not a folder"),
 ])
 def test_bad_fixes_are_one_sentence_and_exit_2(capsys, wuhan_central_compiled, tmp_path, content,
                                                extra, message):
