@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import datetime
 from pathlib import Path
 
 from cli.common import database, graph_of, network_arguments
 from patrol.errors import Invalid
 from settings import Settings
+
+
+#: The longest range one run may cover (days): a month of 15-minute windows per target.
+MAX_DAYS = 31
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,7 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="start", required=True, type=_moment,
                         help="start, ISO 8601 (UTC unless it says otherwise), e.g. "
                              "2026-12-01T08:00+08:00")
-    parser.add_argument("--to", dest="end", required=True, type=_moment, help="end, ISO 8601")
+    parser.add_argument("--to", dest="end", required=True, type=_moment,
+                        help=f"end, ISO 8601; at most {MAX_DAYS} days after --from")
     parser.add_argument("--visit-m", type=float, default=None,
                         help="distance from a target that counts as there (metres; default 50)")
     parser.add_argument("--tiles", default="OpenStreetMap",
@@ -47,15 +53,15 @@ def cmd_compliance(args: argparse.Namespace, settings: Settings) -> int:
     from patrol.compliance_report import write_compliance
     from patrol.compliance_run import check_range, run_compliance
 
-    check_range(args.start, args.end)
+    check_range(args.start, args.end, max_hours=MAX_DAYS * 24)
     visit_m = VISIT_M if args.visit_m is None else args.visit_m
-    if not visit_m > 0:
-        raise Invalid(f"--visit-m must be positive, got {visit_m:g}")
+    if not 0 < visit_m < math.inf:
+        raise Invalid(f"--visit-m must be a positive number of metres, got {visit_m:g}")
     graph = graph_of(args, settings)
     with database(settings) as engine:
         run = run_compliance(engine, graph, zone_id=None if args.all else args.zone,
                              start=args.start, end=args.end, visit_m=visit_m,
-                             snap_limit_m=settings.snap_limit_m)
+                             max_hours=MAX_DAYS * 24, snap_limit_m=settings.snap_limit_m)
     summary = write_compliance(args.output, run,
                                tiles=None if args.tiles.lower() == "none" else args.tiles)
     total = sum(z["target_windows"] for z in summary["zones"])

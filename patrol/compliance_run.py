@@ -11,6 +11,7 @@ report.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -112,8 +113,8 @@ def run_compliance(engine: sa.Engine, graph: RoadGraph, *, zone_id: int | None,
     """Compliance of one zone's targets (``zone_id``) or every zone's (None) from ``start`` to
     ``end`` (widened to whole windows), by every unit that reported near them."""
     start, end = check_range(start, end, max_hours=max_hours)
-    if not visit_m > 0:
-        raise Invalid(f"the visit distance must be positive, not {visit_m:g} m")
+    if not 0 < visit_m < math.inf:
+        raise Invalid(f"the visit distance must be a positive number of metres, not {visit_m:g}")
     with engine.connect() as conn:
         if zone_id is not None and plan_store.zone_station(conn, zone_id) is None:
             raise NotFound(f"no patrol zone {zone_id}")

@@ -76,6 +76,11 @@ def test_graph_import_reports_what_it_dropped(capsys, tmp_path):
     (["nearest", "--graph", "GRAPH", "--at", STATION, "--from", str(OSM_DIR / "helsinki.osm.pbf")], "not a GeoJSON"),
     (["nearest", "--graph", "GRAPH", "--at", STATION, "--from", str(POI_DIR / "police.geojson"), "-k", "0"],
      "-k must be at least 1"),
+    (["compliance", "--graph", "GRAPH", "--all", "--from", "2026-12-01T08:00+08:00", "--to",
+      "2026-12-01T09:00+08:00", "--visit-m", "inf", "-o", "/nonexistent"],
+     "--visit-m must be a positive number of metres"),
+    (["compliance", "--graph", "GRAPH", "--all", "--from", "2000-01-01T00:00Z", "--to",
+      "2026-12-01T00:00Z", "-o", "/nonexistent"], "at most 744 hours at once"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(capsys, wuhan_central_compiled, argv, message):
     argv = [str(wuhan_central_compiled) if a == "GRAPH" else a for a in argv]
