@@ -125,16 +125,28 @@ def _invalid_request(request: Request, exc: RequestValidationError) -> JSONRespo
     """422 naming each refused input. The inputs themselves are not echoed: one may not be
     representable in JSON (NaN) and the caller has them."""
     found = [{"loc": [str(p) if not isinstance(p, int) else p for p in e["loc"]],
-              "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    detail = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or e['loc'][0]}: {e['msg']}"
+              "msg": _not_json(e) or e["msg"], "type": e["type"]} for e in exc.errors()]
+    detail = "; ".join(e["msg"] if e["type"] == "json_invalid" else
+                       f"{'.'.join(map(str, e['loc'][1:])) or e['loc'][0]}: {e['msg']}"
                        for e in found)
     return problem(422, detail or "invalid request", field_errors=found)
 
 
+def _not_json(error: dict) -> str | None:
+    """What a body that is not JSON has wrong, and where (None: another error)."""
+    if error["type"] != "json_invalid":
+        return None
+    return (f"the body is not JSON: {error.get('ctx', {}).get('error', 'invalid')} at "
+            f"character {error['loc'][-1]}")
+
+
 def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Routing and framework errors (404 unknown path, 405, 400 unreadable body, 413). A 405
-    lists every method the path takes (the framework names one route's methods only)."""
+    lists every method the path takes (the framework names one route's methods only); a 400
+    says why the body could not be read (not UTF-8, a number too long, nested too deep)."""
     headers = dict(exc.headers or {})
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        return problem(400, f"the body is not readable JSON: {exc.__cause__}")
     if exc.status_code == 405:
         path = request.scope["path"]
         allowed = {method for pattern, methods in request.app.state.methods

@@ -69,6 +69,9 @@ def _moment(value: object) -> object:
     if isinstance(value, datetime):
         return value
     found = _MOMENT.fullmatch(value) if isinstance(value, str) else None
+    if found is None and isinstance(value, str) and _MOMENT.fullmatch(value.replace(" ", "+")):
+        raise ValueError(f"{value!r} has a space where its zone's + belongs (a URL's query "
+                         f"reads + as a space: write it %2B)")
     if found is None:
         raise ValueError(f"must be a date and time as in 2026-11-21T08:00:00+08:00, got {value!r}")
     if found["zone"] is None:

@@ -32,6 +32,24 @@ def test_bad_alarm_bodies_are_422_problems(client, city, raw, message):
     assert problem["errors"][0]["loc"][0] == "body"
 
 
+@pytest.mark.parametrize("raw, status, message", [
+    (b'{"fixes": [', 422, "the body is not JSON: Expecting value at character 11"),
+    (b'{"fixes": [{"lon": 114.27\xff}]}', 400, "not readable JSON: 'utf-8' codec can't decode"),
+    (b'{"fixes": [{"lon": ' + b"1" * 5000 + b'}]}', 400, "not readable JSON: Exceeds the limit"),
+    (b"[" * 200_000, 400, "not readable JSON: maximum recursion depth"),
+])
+def test_a_body_that_is_not_json_says_why(client, city, raw, status, message):
+    reply = client.post(f"/units/{city.unit_ids[0]}/track", content=raw, headers={
+        **city.headers("dispatcher"), "Content-Type": "application/json"})
+    assert reply.status_code == status and message in reply.json()["detail"], reply.text
+
+
+def test_a_plus_sent_as_a_space_in_a_query_time_is_named(client, city):
+    reply = client.get(f"/units/{city.unit_ids[0]}/track?from=2026-11-21T08:00:00+08:00"
+                       f"&to=2026-11-21T09:00:00%2B08:00", headers=city.headers("planner"))
+    assert reply.status_code == 422 and "write it %2B" in reply.json()["detail"], reply.text
+
+
 def test_an_epsg_alias_is_stored_by_its_name(client, city):
     reply = client.post("/incidents", json={**ALARM, "crs": "EPSG:4326"},
                         headers=city.headers("dispatcher"))
