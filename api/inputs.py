@@ -28,7 +28,8 @@ _LON = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
 _LAT = r"-?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
 LONLAT_PATTERN = rf"^{_LON},{_LAT}$"
 #: An RFC 3339 date and time (what the document's date-time format means), with its zone.
-_MOMENT = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?P<zone>[Zz]|[+-]\d\d:\d\d)?")
+_MOMENT = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:(?P<second>\d\d)(?:\.\d+)?"
+                     r"(?P<zone>[Zz]|[+-]\d\d:\d\d)?")
 
 
 def choice(what: str, allowed: tuple[str, ...]):
@@ -76,6 +77,9 @@ def _moment(value: object) -> object:
         raise ValueError(f"must be a date and time as in 2026-11-21T08:00:00+08:00, got {value!r}")
     if found["zone"] is None:
         raise ValueError(f"{value} has no time zone; send e.g. 2026-11-21T08:00:00+08:00")
+    if found["second"] == "60":
+        raise ValueError(f"{value} is a leap second (second 60), which cannot be stored; send "
+                         f"second 59.999999 instead")
     return value
 
 

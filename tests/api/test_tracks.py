@@ -185,6 +185,7 @@ def test_the_replay_range_includes_its_start_and_leaves_out_its_end(client, city
     ({"from": stamp(0), "to": stamp(25 * 3600)}, 422, "at most 24 hours"),
     ({"from": "2026-03-01T08:00:00", "to": stamp(0)}, 422, "no time zone"),
     ({"from": "0001-01-01T00:00:00+05:00", "to": stamp(0)}, 422, "years 1 to 9999"),
+    ({"from": "2016-12-31T23:59:60Z", "to": stamp(0)}, 422, "is a leap second (second 60)"),
     ({"to": stamp(0)}, 422, "from"),
 ])
 def test_a_bad_range_is_refused_with_a_sentence(client, city, params, status, words):
