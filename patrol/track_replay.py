@@ -53,8 +53,14 @@ def check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
                       f"to {iso(end)}")
     if end - start > MAX_RANGE:
         raise Invalid(f"a replay covers at most {MAX_RANGE.total_seconds() / 3600:g} hours; "
-                      f"got {(end - start).total_seconds() / 3600:g}")
+                      f"got {_span(end - start)}")
     return start, end
+
+
+def _span(length: timedelta) -> str:
+    """A time span as a person reads it: hours up to two days, days beyond."""
+    hours = length.total_seconds() / 3600
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:,.0f} days"
 
 
 def _utc(moment: datetime) -> datetime:
