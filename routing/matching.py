@@ -37,10 +37,11 @@ from routing.errors import RoutingError
 PRIOR_SIGMA_M = 20.0
 #: Fixes matched first to estimate a track's GPS error.
 PROBE_FIXES = 100
-#: Weight (in fixes) of :data:`PRIOR_SIGMA_M` in an estimate above it from a track shorter than
-#: the probe (a weighted geometric mean). On a drive of a dozen fixes the median distance alone may come out at twice the true error, and
-#: an error set too large costs more than one set too small: it widens the candidate radius and
-#: flattens the emission score, so that the transitions alone choose the roads.
+#: Weight (in fixes) of :data:`PRIOR_SIGMA_M` in an estimate above it from a track no longer
+#: than the probe (a weighted geometric mean). On a drive of a dozen fixes the median distance
+#: alone may come out at 1.7 times the true error, and an error set too large costs more than one
+#: set too small: it widens the candidate radius and flattens the emission score, so that the
+#: transitions alone choose the roads.
 PRIOR_WEIGHT_FIXES = 10
 #: Bounds (metres) of the GPS error estimated from a track.
 SIGMA_BOUNDS_M = (4.0, 50.0)
@@ -95,9 +96,11 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
     sigma_m
         Standard deviation of the GPS error (metres). By default the first
         :data:`PROBE_FIXES` fixes are matched with :data:`PRIOR_SIGMA_M`, the error is estimated
-        from their matched distances as Newson & Krumm do (1.4826 × the median; on a shorter
-        track, above the prior, pooled with it as :data:`PRIOR_WEIGHT_FIXES` fixes; within
-        :data:`SIGMA_BOUNDS_M`), and the track is matched with that estimate.
+        from their matched distances as Newson & Krumm do (1.4826 × the median; on a track of
+        at most that many fixes, above the prior, pooled with it as
+        :data:`PRIOR_WEIGHT_FIXES` fixes; within :data:`SIGMA_BOUNDS_M`), and the track is
+        matched with that estimate. A track that was all probe, and whose estimate lies within
+        25 % of the prior, keeps the probe's match (and reports the prior as its error).
     beta_m
         Scale (metres) of the transition score ``-(route - straight) / beta_m``.
     radius_m
@@ -119,8 +122,9 @@ def match_track(graph: RoadGraph, lon: ArrayLike, lat: ArrayLike, times: ArrayLi
         return _match(graph, x, y, t, sigma_m=sigma_m, **options)
     probe = slice(0, PROBE_FIXES)
     first = _solve(graph, x[probe], y[probe], t[probe], sigma_m=PRIOR_SIGMA_M, **options)
-    estimate = _estimate_sigma(first, short=len(t) < PROBE_FIXES)
-    if len(t) <= PROBE_FIXES and abs(estimate - PRIOR_SIGMA_M) <= 0.25 * PRIOR_SIGMA_M:
+    short = len(t) <= PROBE_FIXES  # the probe was the whole track
+    estimate = _estimate_sigma(first, short=short)
+    if short and abs(estimate - PRIOR_SIGMA_M) <= 0.25 * PRIOR_SIGMA_M:
         return _assemble(graph, t, first)
     return _match(graph, x, y, t, sigma_m=estimate, **options)
 
@@ -184,7 +188,7 @@ def _workspace(graph: RoadGraph) -> tuple:
 def _estimate_sigma(solution: _Solution, *, short: bool) -> float:
     """GPS error (metres): 1.4826 × the median distance from fix to matched road (Newson &
     Krumm 2009), the fixes left out of the model placed on the path, within
-    :data:`SIGMA_BOUNDS_M`. On a ``short`` track (shorter than the probe) an estimate above
+    :data:`SIGMA_BOUNDS_M`. On a ``short`` track (all of it the probe) an estimate above
     :data:`PRIOR_SIGMA_M` is pooled with it (geometric mean, the prior weighted as
     :data:`PRIOR_WEIGHT_FIXES` fixes), so that a few distances do not widen the search alone."""
     cand_ptr, cand_edge, _, cand_dist = solution.cands

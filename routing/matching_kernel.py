@@ -206,7 +206,8 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
             src, gain, lim, straight = _sources(cand_ptr, score, prev, prev2, fx, fy, ft, i,
                                                 since, beta, outlier, window, route_factor,
                                                 max_speed, slack)
-            if starts[prev] or i == n - 1 or cand_ptr[i + 2] == cand_ptr[i + 1]:
+            ends = i == n - 1 or cand_ptr[i + 2] == cand_ptr[i + 1]  # the piece's last fix
+            if starts[prev] or ends:
                 _end_step(indptr, head, tail, length, src, gain - straight / beta, straight, lim,
                           lo, hi, cand_edge, cand_off, score, back, beta, back_tol, work)
             else:
@@ -217,7 +218,7 @@ def viterbi(indptr, head, tail, length, fx, fy, ft, cand_ptr, cand_edge, cand_of
                 if score[b] > -np.inf:
                     score[b] += emit[b]
                     linked = True
-            if not linked and i < n - 1 and (first_drop < 0 or i - first_drop < MAX_DROPPED):
+            if not linked and not ends and (first_drop < 0 or i - first_drop < MAX_DROPPED):
                 skip[i] = dropped[i] = True  # no road route explains it: try the next fix
                 first_drop = i if first_drop < 0 else first_drop
                 i += 1

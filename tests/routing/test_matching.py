@@ -202,8 +202,9 @@ def test_dense_noisy_fixes_do_not_drive_loops(request, place):
 def test_a_short_track_does_not_set_a_large_gps_error_alone(request, place):
     """On a drive of a dozen fixes the median distance to the road swings widely; an error
     estimated above the prior is pooled with it, so that no drive's error is set much too
-    large (unpooled: up to 1.45 × the true error in Helsinki, 1.69 × in Huangpu), while a long
-    track keeps an error below the prior as estimated."""
+    large (unpooled: up to 1.45 × the true error in Helsinki, 1.69 × in Huangpu), while an
+    error above the prior is still found above it most of the time (not clamped to the prior),
+    and a long track keeps an error below the prior as estimated."""
     graph = request.getfixturevalue(place).graph
     rng = np.random.default_rng(7)
     for sigma_m in (20.0, 30.0):
@@ -215,6 +216,8 @@ def test_a_short_track_does_not_set_a_large_gps_error_alone(request, place):
             ratios.append(match_track(graph, track.lon, track.lat, track.t).sigma_m / sigma_m)
         assert np.median(fixes) <= 25
         assert max(ratios) <= 1.4, sigma_m
+        if sigma_m > 20.0:
+            assert np.median(ratios) >= 0.8  # a clamp at the prior would give 0.67
     long = synthetic_track(graph, rng, sigma_m=5.0, interval_s=1.0, min_length_m=1500.0)
     assert len(long.t) > 100
     assert match_track(graph, long.lon, long.lat, long.t).sigma_m < 7.5
@@ -253,25 +256,42 @@ def test_a_fix_far_from_every_road_breaks_the_match(wuhan_central):
 
 
 @pytest.mark.parametrize("place", sorted(DIRECTED))
-def test_a_fix_far_from_every_road_ends_the_piece_as_the_track_end_would(request, place):
+@pytest.mark.parametrize("last", ["as driven", "standing", "a jump"])
+def test_a_fix_far_from_every_road_ends_the_piece_as_the_track_end_would(request, place, last):
     """The fix before one far from every road ends its piece: it is scored as the last fix of
     a track is, so a unit that drives off the map leaves the same path as a track that ends
-    there (scored as a step inside the piece, the end would be pulled back along the road)."""
+    there (scored as a step inside the piece, the end would be pulled back along the road).
+    Also when that fix stands within 2σ of the one before (it is not thinned away) or is a jump
+    that no route reaches (it is not dropped as a glitch: it is matched on its own)."""
     graph = request.getfixturevalue(place).graph
     rng = np.random.default_rng(31)
+    x, y = graph.node_xy[:, 0].max() + 5000.0, graph.node_xy[:, 1].max() + 5000.0
+    far_lon, far_lat = graph.to_lonlat.transform(x, y)
     differ = 0
     for _ in range(8):
         track = synthetic_track(graph, rng, sigma_m=20.0, interval_s=10.0,
                                 min_length_m=DIRECTED[place], legs=2)
-        x, y = graph.node_xy[:, 0].max() + 5000.0, graph.node_xy[:, 1].max() + 5000.0
-        far_lon, far_lat = graph.to_lonlat.transform(x, y)
-        ended = match_track(graph, track.lon, track.lat, track.t, sigma_m=20.0)
-        went_on = match_track(graph, np.append(track.lon, far_lon), np.append(track.lat, far_lat),
-                              np.append(track.t, track.t[-1] + 10.0), sigma_m=20.0)
-        assert not went_on.matched[-1]
+        lon, lat, t = _with_last(graph, track, last)
+        ended = match_track(graph, lon, lat, t, sigma_m=20.0)
+        went_on = match_track(graph, np.append(lon, far_lon), np.append(lat, far_lat),
+                              np.append(t, t[-1] + 10.0), sigma_m=20.0)
+        assert ended.matched[-1] and not went_on.matched[-1]
         differ += not (np.array_equal(ended.edge, went_on.edge[:-1])
-                       and np.allclose(ended.offset_m, went_on.offset_m[:-1], equal_nan=True))
+                       and np.allclose(ended.offset_m, went_on.offset_m[:-1], equal_nan=True)
+                       and np.array_equal(ended.piece, went_on.piece[:-1]))
     assert differ == 0
+
+
+def _with_last(graph, track, last: str) -> tuple[NDArray, NDArray, NDArray]:
+    """The track's fixes, with one more 10 s after the last: none ("as driven"), the last
+    position again 3 m east ("standing"), or the first position of the drive ("a jump")."""
+    if last == "as driven":
+        return track.lon, track.lat, track.t
+    x, y = graph.to_metric.transform(track.lon[-1], track.lat[-1])
+    lon, lat = (graph.to_lonlat.transform(x + 3.0, y) if last == "standing"
+                else (track.lon[0], track.lat[0]))
+    return (np.append(track.lon, lon), np.append(track.lat, lat),
+            np.append(track.t, track.t[-1] + 10.0))
 
 
 def test_a_track_far_from_every_road_is_not_matched(wuhan_central):
