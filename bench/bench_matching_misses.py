@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import matching_support  # noqa: E402
 from matching_support import route_share, synthetic_track  # noqa: E402
 from routing import SpeedModel, match_track, open_graph  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -91,14 +90,6 @@ def _heading(graph, e: int) -> float:
 
 def main() -> None:
     drives = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    routes: list[list[int]] = []
-    drive = matching_support._drive
-
-    def keep_route(graph, edges):  # the edges each synthetic drive follows
-        routes.append(list(edges))
-        return drive(graph, edges)
-
-    matching_support._drive = keep_route
     settings = Settings()
     for place, (name, min_length_m) in PLACES.items():
         graph = open_graph(ROOT / "data" / "osm" / name, SpeedModel(), settings.cache_dir)
@@ -114,7 +105,7 @@ def main() -> None:
                      if len(p.lonlat) >= 2]
             shares.append([route_share(graph, track.truth, match)[0],
                            *same_way_shares(truth, paths, (5.0, 15.0, 30.0))])
-            kinds.update(_fix_kinds(graph, routes[-1], track.t, match.edge))
+            kinds.update(_fix_kinds(graph, list(track.edges), track.t, match.edge))
         recall, same5, same15, same30 = 100 * np.mean(shares, axis=0)
         print(f"\n{place}, {drives} drives, every {INTERVAL_S:.0f} s, σ {SIGMA_M:.0f} m: route "
               f"within 5 m {recall:.1f} %; within 5 / 15 / 30 m of a part heading the same way "

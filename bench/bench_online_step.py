@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import matching_support  # noqa: E402
+from matching_support import synthetic_track  # noqa: E402
 from routing import SpeedModel, open_graph  # noqa: E402
 from routing.matching import _candidates, _metric_track  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -43,14 +43,6 @@ def main() -> None:
     sigma_m = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     graph = open_graph(ROOT / "data" / "osm" / "shanghai_huangpu.osm", SpeedModel(),
                        Settings().cache_dir)
-    routes: list[list[int]] = []
-    drive = matching_support._drive
-
-    def keep_route(g, edges):  # the edges each synthetic drive follows
-        routes.append(list(edges))
-        return drive(g, edges)
-
-    matching_support._drive = keep_route
     print(f"Huangpu, a fix every {EVERY_S:.0f} s, {DRIVES} drives a row, online step with "
           f"σ {sigma_m:g} m: share of fixes put on the true route")
     print("| GPS noise m | fixes | nearest road | online step |\n|---|---|---|---|")
@@ -59,10 +51,9 @@ def main() -> None:
         right = np.zeros(2)
         fixes = 0
         for _ in range(DRIVES):
-            track = matching_support.synthetic_track(graph, rng, sigma_m=noise,
-                                                     interval_s=EVERY_S, min_length_m=1000.0,
-                                                     legs=4)
-            hits = _drive_hits(graph, track, routes[-1], sigma_m)
+            track = synthetic_track(graph, rng, sigma_m=noise, interval_s=EVERY_S,
+                                    min_length_m=1000.0, legs=4)
+            hits = _drive_hits(graph, track, list(track.edges), sigma_m)
             right += hits.sum(axis=0)
             fixes += len(hits)
         print(f"| {noise:g} | {fixes} | {100 * right[0] / fixes:.1f} % "

@@ -34,12 +34,14 @@ KUBICKA_TRACKS = ("00000005", "00000007", "00000008", "00000015", "00000018", "0
 
 @dataclass(frozen=True)
 class Track:
-    """Fixes (WGS-84 lon/lat, seconds) and the true route as a WGS-84 line."""
+    """Fixes (WGS-84 lon/lat, seconds) and the true route as a WGS-84 line; for a synthetic
+    drive also the edges it follows, in order (driven at their free-flow speeds from time 0)."""
 
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
     t: NDArray[np.float64]
     truth: shapely.LineString
+    edges: tuple[int, ...] = ()
 
     def every(self, interval_s: float) -> Track:
         """The fixes at least ``interval_s`` seconds apart (the first fix kept)."""
@@ -48,7 +50,7 @@ class Track:
             if t - last >= interval_s - 1e-6:
                 keep.append(i)
                 last = t
-        return Track(self.lon[keep], self.lat[keep], self.t[keep], self.truth)
+        return Track(self.lon[keep], self.lat[keep], self.t[keep], self.truth, self.edges)
 
 
 @cache
@@ -87,7 +89,7 @@ def synthetic_track(graph: RoadGraph, rng: np.random.Generator, *, sigma_m: floa
     noisy_y = py + rng.normal(0.0, sigma_m, len(t))
     lon, lat = graph.to_lonlat.transform(noisy_x, noisy_y)
     tl = np.column_stack(graph.to_lonlat.transform(truth_xy[:, 0], truth_xy[:, 1]))
-    return Track(np.asarray(lon), np.asarray(lat), t, shapely.LineString(tl))
+    return Track(np.asarray(lon), np.asarray(lat), t, shapely.LineString(tl), tuple(edges))
 
 
 def _first_leg(graph: RoadGraph, rng: np.random.Generator,
